@@ -1,0 +1,19 @@
+// Where a PIN comes from: a file, an environment variable, or a prompt — never argv.
+#pragma once
+
+#include <string_view>
+
+#include "pkcs11/error.h"
+#include "pkcs11/secret_bytes.h"
+
+namespace keyward::p11 {
+
+// Reads a PIN from `source`:
+//   file:PATH or an absolute PATH — the file's first line (a trailing newline is dropped);
+//   env:NAME — the environment variable NAME;
+//   prompt — asks on the controlling terminal with echo off.
+// Errors: usage for an unknown form, io when the file or variable cannot be read, naming the
+// source (never the PIN). A group- or world-readable PIN file is refused.
+Result<SecretBytes> read_pin(std::string_view source, std::string_view what = "PIN");
+
+}  // namespace keyward::p11
