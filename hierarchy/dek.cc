@@ -1,0 +1,42 @@
+// DEKs: generated in the token, wrapped under a KEK, unwrapped for the CPU or rewrapped in the token.
+#include "hierarchy/key_hierarchy.h"
+#include "hierarchy/policy.h"
+#include "pkcs11/scoped_object.h"
+
+namespace keyward::hierarchy {
+Result<NewDek> KeyHierarchy::generate_dek(const KekRef& kek) {
+  return pool_->run([&](p11::Session& session) -> Result<NewDek> {
+    KW_ASSIGN_OR_RETURN(p11::ObjectHandle kek_key, key_handle(session, kek.label()));
+    KW_ASSIGN_OR_RETURN(p11::ObjectHandle dek, session.generate_key(p11::aes_key_gen(), policy::dek_generate_template()));
+    p11::ScopedObject destroy(session, dek);  // DEKs are never left in the token
+    NewDek out;
+    KW_ASSIGN_OR_RETURN(out.wrapped, session.wrap_key(p11::aes_key_wrap(), kek_key, dek));
+    KW_ASSIGN_OR_RETURN(out.plaintext, session.extract_key_value(dek));
+    return out;
+  });
+}
+
+Result<SecretBytes> KeyHierarchy::unwrap_dek_for_cpu(const KekRef& kek, std::span<const std::uint8_t> wrapped) {
+  return pool_->run([&](p11::Session& session) -> Result<SecretBytes> {
+    KW_ASSIGN_OR_RETURN(p11::ObjectHandle kek_key, key_handle(session, kek.label()));
+    KW_ASSIGN_OR_RETURN(p11::ObjectHandle dek,
+                        session.unwrap_key(p11::aes_key_wrap(), kek_key, wrapped, policy::dek_unwrap_for_cpu_template()));
+    p11::ScopedObject destroy(session, dek);  // DEKs are never left in the token
+    return session.extract_key_value(dek);
+  });
+}
+
+Result<std::vector<std::uint8_t>> KeyHierarchy::rewrap_dek_in_token(const KekRef& from, const KekRef& to,
+                                                                    std::span<const std::uint8_t> wrapped) {
+  return pool_->run([&](p11::Session& session) -> Result<std::vector<std::uint8_t>> {
+    KW_ASSIGN_OR_RETURN(p11::ObjectHandle old_kek, key_handle(session, from.label()));
+    KW_ASSIGN_OR_RETURN(p11::ObjectHandle new_kek, key_handle(session, to.label()));
+    // Sensitive: the token will not reveal CKA_VALUE; extractable only so it can be wrapped again.
+    KW_ASSIGN_OR_RETURN(p11::ObjectHandle dek, session.unwrap_key(p11::aes_key_wrap(), old_kek, wrapped,
+                                                                  policy::dek_unwrap_for_rewrap_template()));
+    p11::ScopedObject destroy(session, dek);  // DEKs are never left in the token
+    return session.wrap_key(p11::aes_key_wrap(), new_kek, dek);
+  });
+}
+
+}  // namespace keyward::hierarchy

@@ -1,0 +1,166 @@
+// KEKs: versioned wrap-only keys, created under the root so that their blob is their backup.
+#include <algorithm>
+
+#include "hierarchy/key_hierarchy.h"
+#include "hierarchy/labels.h"
+#include "hierarchy/policy.h"
+#include "hierarchy/token_objects.h"
+#include "pkcs11/scoped_object.h"
+
+namespace keyward::hierarchy {
+namespace {
+
+std::vector<std::uint8_t> object_id(std::string_view label) { return {label.begin(), label.end()}; }
+
+p11::AttributeTemplate blob_object_template(const KekBlob& blob) {
+  const std::string label = kek_blob_label(blob.kek_name, blob.kek_version);
+  const std::string text = blob.to_json();
+  p11::AttributeTemplate t;
+  t.set_ulong(CKA_CLASS, CKO_DATA)
+      .set_bool(CKA_TOKEN, true)
+      .set_bool(CKA_PRIVATE, true)
+      .set_string(CKA_LABEL, label)
+      .set_string(CKA_APPLICATION, "keyward")
+      .set_string(CKA_VALUE, text)
+      .set_bool(CKA_MODIFIABLE, false);
+  return t;
+}
+
+Result<RootInfo> latest_root(KeyHierarchy& hierarchy) {
+  KW_ASSIGN_OR_RETURN(auto roots, hierarchy.roots());
+  if (roots.empty()) return make_error(ErrorCategory::not_found, "the token has no keyward root: run keyward-ceremony init first");
+  return roots.back();
+}
+
+}  // namespace
+
+Result<std::vector<KekInfo>> KeyHierarchy::list_keks() {
+  return pool_->run([&](p11::Session& session) -> Result<std::vector<KekInfo>> {
+    KW_ASSIGN_OR_RETURN(auto objects, list_keyward_objects(session));
+    std::vector<KekInfo> keks;
+    for (const auto& object : objects) {
+      if (!object.parsed || object.parsed->kind != ParsedLabel::Kind::kek || object.object_class != CKO_SECRET_KEY)
+        continue;
+      KekInfo info;
+      info.ref = KekRef{object.parsed->kek_name, object.parsed->version};
+      KW_ASSIGN_OR_RETURN(info.kcv, key_check_value(session, object.handle));
+      const std::string blob_label = kek_blob_label(info.ref.name, info.ref.version);
+      info.blob_on_token = std::any_of(objects.begin(), objects.end(),
+                                       [&](const TokenObject& o) { return o.label == blob_label && o.object_class == CKO_DATA; });
+      keks.push_back(std::move(info));
+    }
+    std::sort(keks.begin(), keks.end(), [](const KekInfo& a, const KekInfo& b) {
+      return std::tie(a.ref.name, a.ref.version) < std::tie(b.ref.name, b.ref.version);
+    });
+    return keks;
+  });
+}
+
+Result<std::uint32_t> KeyHierarchy::latest_kek_version(std::string_view name) {
+  KW_TRY(validate_kek_name(name));
+  return pool_->run([&](p11::Session& session) -> Result<std::uint32_t> {
+    KW_ASSIGN_OR_RETURN(auto objects, list_keyward_objects(session));
+    std::uint32_t latest = 0;
+    for (const auto& object : objects) {
+      if (object.parsed && object.parsed->kind == ParsedLabel::Kind::kek && object.parsed->kek_name == name)
+        latest = std::max(latest, object.parsed->version);
+    }
+    return latest;
+  });
+}
+
+Result<KekCreated> KeyHierarchy::create_kek(std::string_view name) {
+  KW_TRY(validate_kek_name(name));
+  KW_ASSIGN_OR_RETURN(ModuleProfile profile, module_profile());
+  KW_ASSIGN_OR_RETURN(RootInfo root, latest_root(*this));
+  KW_ASSIGN_OR_RETURN(std::uint32_t latest, latest_kek_version(name));
+  const KekRef ref{std::string(name), latest + 1};
+  const std::string label = ref.label();
+
+  return pool_->run([&](p11::Session& session) -> Result<KekCreated> {
+    KW_ASSIGN_OR_RETURN(p11::ObjectHandle root_key, key_handle(session, root.label));
+    // 1. Fresh material in the token, as an extractable session key that lives only for this call.
+    KW_ASSIGN_OR_RETURN(p11::ObjectHandle material, session.generate_key(p11::aes_key_gen(), policy::kek_material_template()));
+    p11::ScopedObject destroy_material(session, material);
+    // 2. The KEK blob: the material wrapped under the root (backup and transfer).
+    KW_ASSIGN_OR_RETURN(auto wrapped, session.wrap_key(p11::aes_key_wrap(), root_key, material));
+    // 3. The token KEK: the blob unwrapped under the root, whose CKA_UNWRAP_TEMPLATE imposes the policy.
+    KW_ASSIGN_OR_RETURN(p11::ObjectHandle kek,
+                        session.unwrap_key(p11::aes_key_wrap(), root_key, wrapped,
+                                           policy::kek_unwrap_template(label, object_id(label), true, profile)));
+    KekCreated created;
+    created.info.ref = ref;
+    KW_ASSIGN_OR_RETURN(created.info.kcv, key_check_value(session, kek));
+    created.blob = KekBlob{ref.name, ref.version, root.version, root.kcv.kw_fingerprint, created.info.kcv.kw_fingerprint,
+                           std::move(wrapped)};
+    // 4. Keep the blob on the token too (ciphertext under the root), so `kek export` can give it later.
+    if (profile.data_objects) {
+      KW_ASSIGN_OR_RETURN(auto blob_object, session.create_object(blob_object_template(created.blob)));
+      (void)blob_object;
+      created.info.blob_on_token = true;
+    }
+    return created;
+  });
+}
+
+Result<KekBlob> KeyHierarchy::export_kek(const KekRef& ref) {
+  return pool_->run([&](p11::Session& session) -> Result<KekBlob> {
+    KW_ASSIGN_OR_RETURN(p11::ObjectHandle object,
+                        pool_->key_handles().find(session, kek_blob_label(ref.name, ref.version), CKO_DATA));
+    KW_ASSIGN_OR_RETURN(auto value, session.get_attribute(object, CKA_VALUE));
+    return KekBlob::from_json(value.as_string());
+  });
+}
+
+Result<KekInfo> KeyHierarchy::import_kek(const KekBlob& blob) {
+  KW_TRY(validate_kek_name(blob.kek_name));
+  KW_ASSIGN_OR_RETURN(ModuleProfile profile, module_profile());
+  KW_ASSIGN_OR_RETURN(auto roots, this->roots());
+  auto root = std::find_if(roots.begin(), roots.end(), [&](const RootInfo& r) { return r.version == blob.root_version; });
+  if (root == roots.end())
+    return make_error(ErrorCategory::not_found, "the KEK blob is wrapped under root v" + std::to_string(blob.root_version) +
+                                                    ", which this token does not hold: recover that root first");
+  if (root->kcv.kw_fingerprint != blob.root_kcv)
+    return make_error(ErrorCategory::policy, "the token's " + root->label + " (KCV " + root->kcv.kw_fingerprint +
+                                                 ") is not the root the blob was wrapped under (KCV " + blob.root_kcv + ")");
+  const KekRef ref{blob.kek_name, blob.kek_version};
+  const std::string label = ref.label();
+  return pool_->run([&](p11::Session& session) -> Result<KekInfo> {
+    if (auto existing = p11::find_unique_object(session, label, CKO_SECRET_KEY); existing)
+      return make_error(ErrorCategory::usage, "the token already holds " + label + ": refusing to import over it");
+    KW_ASSIGN_OR_RETURN(p11::ObjectHandle root_key, key_handle(session, root->label));
+    KW_ASSIGN_OR_RETURN(p11::ObjectHandle kek,
+                        session.unwrap_key(p11::aes_key_wrap(), root_key, blob.wrapped,
+                                           policy::kek_unwrap_template(label, object_id(label), true, profile)));
+    KekInfo info;
+    info.ref = ref;
+    KW_ASSIGN_OR_RETURN(info.kcv, key_check_value(session, kek));
+    if (info.kcv.kw_fingerprint != blob.kek_kcv) {
+      (void)session.destroy_object(kek);
+      return make_error(ErrorCategory::authentication, "imported " + label + " has KCV " + info.kcv.kw_fingerprint +
+                                                           " but the blob says " + blob.kek_kcv + ": not imported");
+    }
+    if (profile.data_objects) {
+      KW_ASSIGN_OR_RETURN(auto blob_object, session.create_object(blob_object_template(blob)));
+      (void)blob_object;
+      info.blob_on_token = true;
+    }
+    return info;
+  });
+}
+
+Status KeyHierarchy::destroy_kek(const KekRef& ref) {
+  return pool_->run([&](p11::Session& session) -> Status {
+    KW_ASSIGN_OR_RETURN(p11::ObjectHandle kek, key_handle(session, ref.label()));
+    KW_TRY(session.destroy_object(kek));
+    pool_->key_handles().forget(ref.label());
+    const std::string blob_label = kek_blob_label(ref.name, ref.version);
+    if (auto blob = p11::find_unique_object(session, blob_label, CKO_DATA); blob) {
+      KW_TRY(session.destroy_object(*blob));
+      pool_->key_handles().forget(blob_label);
+    }
+    return {};
+  });
+}
+
+}  // namespace keyward::hierarchy

@@ -1,0 +1,119 @@
+// KeyHierarchy: roots, KEKs and DEK wrapping on one token, under keyward's key policy.
+//
+// Roots (keyward/root/vN) wrap KEK material for backup and transfer. KEKs (keyward/kek/NAME/vN)
+// wrap DEKs. DEKs never become token objects: they exist in the token only as short-lived session
+// objects during generate / unwrap / rewrap. All PKCS#11 calls go through pkcs11/; the session pool
+// makes every method safe to call from several threads.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hierarchy/kek_blob.h"
+#include "hierarchy/module_profile.h"
+#include "pkcs11/error.h"
+#include "pkcs11/secret_bytes.h"
+#include "pkcs11/session_pool.h"
+
+namespace keyward::hierarchy {
+
+// Key check values that reveal nothing about the key (docs/KEY-POLICY.md).
+struct KeyCheckValue {
+  std::string kw_fingerprint;               // hex: first 8 bytes of RFC 3394 wrap(canary) under the key
+  std::optional<std::string> check_value;   // hex CKA_CHECK_VALUE where the module fills it
+};
+
+struct RootInfo {
+  std::uint32_t version = 0;
+  std::string label;
+  bool generated_in_token = false;  // CKA_LOCAL: never existed outside the token
+  KeyCheckValue kcv;
+};
+
+struct KekRef {
+  std::string name;
+  std::uint32_t version = 0;
+  std::string label() const;
+};
+
+struct KekInfo {
+  KekRef ref;
+  KeyCheckValue kcv;
+  bool blob_on_token = false;  // its backup blob (wrapped under the root) is kept on the token
+};
+
+struct KekCreated {
+  KekInfo info;
+  KekBlob blob;  // the KEK wrapped under the root: backup, and transfer to an HSM with the same root
+};
+
+// A DEK fresh from the token: wrapped under the KEK, and its plaintext for the CPU.
+struct NewDek {
+  std::vector<std::uint8_t> wrapped;
+  SecretBytes plaintext;
+};
+
+struct HierarchyOptions {
+  // Proceed on a module that does not implement some policy attributes (see ModuleProfile), e.g.
+  // NSS softoken in tests. Off by default: such a module is refused with the attributes named.
+  bool accept_module_limits = false;
+};
+
+class KeyHierarchy {
+ public:
+  explicit KeyHierarchy(std::shared_ptr<p11::SessionPool> pool, HierarchyOptions options = {});
+
+  // What the module implements of the policy (probed once). With accept_module_limits off, a
+  // module lacking anything is an ErrorCategory::policy error naming the attributes.
+  Result<ModuleProfile> module_profile();
+
+  // --- roots ---
+  Result<std::vector<RootInfo>> roots();
+  // Generates root v(latest+1) in the token (CKA_LOCAL). Refuses a second root unless `new_version`.
+  Result<RootInfo> create_generated_root(bool new_version = false);
+  // 32 bytes from the token's RNG, for a root that will be split into shares.
+  Result<SecretBytes> root_material_from_token_rng();
+  // Imports root material (from shares) as root `version` (0: next version).
+  Result<RootInfo> import_root(const SecretBytes& material, std::uint32_t version = 0, bool new_version = false);
+
+  // --- KEKs ---
+  // Creates the next version of family `name` under the latest root; keeps its blob on the token.
+  Result<KekCreated> create_kek(std::string_view name);
+  Result<std::vector<KekInfo>> list_keks();
+  Result<std::uint32_t> latest_kek_version(std::string_view name);
+  Result<KekBlob> export_kek(const KekRef& ref);
+  // Unwraps a KEK blob under the root named in it, as the token KEK; its KCV must match the blob's.
+  Result<KekInfo> import_kek(const KekBlob& blob);
+  // Destroys a KEK version in the token (retire / shred). Its blob object goes too.
+  Status destroy_kek(const KekRef& ref);
+
+  // --- DEKs ---
+  Result<NewDek> generate_dek(const KekRef& kek);
+  Result<SecretBytes> unwrap_dek_for_cpu(const KekRef& kek, std::span<const std::uint8_t> wrapped);
+  // Unwraps under `from` as a sensitive session object, wraps under `to`, destroys it: the DEK
+  // never reaches host memory.
+  Result<std::vector<std::uint8_t>> rewrap_dek_in_token(const KekRef& from, const KekRef& to,
+                                                        std::span<const std::uint8_t> wrapped);
+
+  // --- checks ---
+  Result<KeyCheckValue> key_check_value(std::string_view label);
+
+  p11::SessionPool& pool() { return *pool_; }
+
+ private:
+  Result<p11::ObjectHandle> key_handle(p11::Session& session, std::string_view label);
+  Result<KeyCheckValue> key_check_value(p11::Session& session, p11::ObjectHandle key);
+  Result<RootInfo> root_info(p11::Session& session, std::uint32_t version);
+  Result<std::uint32_t> next_root_version(bool new_version);
+
+  std::shared_ptr<p11::SessionPool> pool_;
+  HierarchyOptions options_;
+  std::mutex profile_mutex_;
+  std::optional<ModuleProfile> profile_;
+};
+
+}  // namespace keyward::hierarchy

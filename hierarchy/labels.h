@@ -1,0 +1,33 @@
+// Object labels on the token (shared/INTERFACE.md): keyward/root/v<N>, keyward/kek/<NAME>/v<N>.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "pkcs11/error.h"
+
+namespace keyward::hierarchy {
+
+inline constexpr std::string_view kLabelPrefix = "keyward/";
+
+std::string root_label(std::uint32_t version);
+std::string kek_label(std::string_view name, std::uint32_t version);
+// The CKO_DATA object that keeps a KEK's blob (the KEK wrapped under the root) on the token.
+std::string kek_blob_label(std::string_view name, std::uint32_t version);
+std::string transcript_key_label();
+
+// KEK family names: [a-z0-9][a-z0-9_-]{0,62}. Errors: usage, naming the rule.
+Status validate_kek_name(std::string_view name);
+
+struct ParsedLabel {
+  enum class Kind { root, kek, kek_blob, transcript_key } kind;
+  std::string kek_name;   // empty for roots
+  std::uint32_t version = 0;
+};
+
+// Parses a keyward label; nullopt for labels that are not keyward's or do not follow the scheme.
+std::optional<ParsedLabel> parse_label(std::string_view label);
+
+}  // namespace keyward::hierarchy

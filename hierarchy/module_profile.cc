@@ -1,0 +1,111 @@
+#include "hierarchy/module_profile.h"
+
+#include "hierarchy/policy.h"
+#include "pkcs11/scoped_object.h"
+
+namespace keyward::hierarchy {
+namespace {
+
+// True if the module accepts `extra` on a throwaway session key. CKR_ATTRIBUTE_TYPE_INVALID and
+// NSS's CKR_GENERAL_ERROR both mean "not implemented"; anything else is a real failure.
+Result<bool> accepts(p11::Session& session, const p11::AttributeTemplate& extra_base, bool create = false) {
+  auto key = create ? session.create_object(extra_base) : session.generate_key(p11::aes_key_gen(), extra_base);
+  if (key) {
+    p11::ScopedObject destroy(session, *key);
+    return true;
+  }
+  const CK_RV rv = key.error().ck_rv.value_or(CKR_OK);
+  if (rv == CKR_ATTRIBUTE_TYPE_INVALID || rv == CKR_GENERAL_ERROR || rv == CKR_ATTRIBUTE_VALUE_INVALID ||
+      rv == CKR_TEMPLATE_INCONSISTENT)
+    return false;
+  return std::unexpected(std::move(key).error().with_context("probing the module's attribute support"));
+}
+
+// Accepting CKA_UNWRAP_TEMPLATE is not enforcing it (NSS 3.87 stores it and ignores it): unwrap
+// a key under a session wrapping key whose template forbids CKA_WRAP, asking for CKA_WRAP.
+Result<bool> unwrap_template_enforced(p11::Session& session) {
+  p11::AttributeTemplate wrapping = policy::kek_material_template();
+  wrapping.set_bool(CKA_EXTRACTABLE, false).set_bool(CKA_WRAP, true).set_bool(CKA_UNWRAP, true);
+  wrapping.set_template(CKA_UNWRAP_TEMPLATE, policy::kek_own_unwrap_template());
+  KW_ASSIGN_OR_RETURN(p11::ObjectHandle wrapper, session.generate_key(p11::aes_key_gen(), wrapping));
+  p11::ScopedObject destroy_wrapper(session, wrapper);
+  KW_ASSIGN_OR_RETURN(p11::ObjectHandle sample, session.generate_key(p11::aes_key_gen(), policy::dek_generate_template()));
+  p11::ScopedObject destroy_sample(session, sample);
+  KW_ASSIGN_OR_RETURN(auto wrapped, session.wrap_key(p11::aes_key_wrap(), wrapper, sample));
+  p11::AttributeTemplate forbidden = policy::dek_unwrap_for_cpu_template();
+  forbidden.set_bool(CKA_WRAP, true);
+  auto unwrapped = session.unwrap_key(p11::aes_key_wrap(), wrapper, wrapped, forbidden);
+  if (!unwrapped) return true;
+  (void)session.destroy_object(*unwrapped);
+  return false;
+}
+
+}  // namespace
+
+std::vector<std::string> ModuleProfile::missing() const {
+  std::vector<std::string> out;
+  if (!copyable) out.push_back("CKA_COPYABLE (C_CopyObject could copy a key into a looser policy)");
+  if (!allowed_mechanisms)
+    out.push_back("CKA_ALLOWED_MECHANISMS (a KEK could be used with a weaker wrap mechanism)");
+  if (!unwrap_template)
+    out.push_back(
+        "CKA_UNWRAP_TEMPLATE, implemented and enforced (keys unwrapped under a root or KEK are not forced into "
+        "policy)");
+  if (!data_objects) out.push_back("CKO_DATA token objects (KEK blobs are kept only in the ceremony's files)");
+  if (!unextractable_enforced)
+    out.push_back("CKA_EXTRACTABLE=false is not enforced by C_WrapKey (any wrapping key can export a root or KEK)");
+  if (!modifiable_enforced)
+    out.push_back("CKA_MODIFIABLE=false is not enforced by C_SetAttributeValue (labels can be changed)");
+  return out;
+}
+
+Result<ModuleProfile> probe_module_profile(p11::Session& session) {
+  auto base = [] {
+    // A token object, as roots and KEKs are: NSS accepts on session objects attributes that it
+    // then fails to store in its database. Destroyed at once; never a usable key (no label match).
+    p11::AttributeTemplate t = policy::kek_material_template();
+    t.set_bool(CKA_TOKEN, true)
+        .set_string(CKA_LABEL, "keyward/probe")
+        .set_bool(CKA_EXTRACTABLE, false)
+        .set_bool(CKA_WRAP, true)
+        .set_bool(CKA_UNWRAP, true);
+    return t;
+  };
+  ModuleProfile profile;
+  auto with_copyable = base();
+  with_copyable.set_bool(CKA_COPYABLE, false);
+  KW_ASSIGN_OR_RETURN(profile.copyable, accepts(session, with_copyable));
+  auto with_mechanisms = base();
+  with_mechanisms.set_mechanisms(CKA_ALLOWED_MECHANISMS, policy::wrap_mechanisms());
+  KW_ASSIGN_OR_RETURN(profile.allowed_mechanisms, accepts(session, with_mechanisms));
+  auto with_template = base();
+  with_template.set_template(CKA_UNWRAP_TEMPLATE, policy::kek_own_unwrap_template());
+  KW_ASSIGN_OR_RETURN(profile.unwrap_template, accepts(session, with_template));
+  if (profile.unwrap_template) {
+    KW_ASSIGN_OR_RETURN(profile.unwrap_template, unwrap_template_enforced(session));
+  }
+  p11::AttributeTemplate data;
+  data.set_ulong(CKA_CLASS, CKO_DATA)
+      .set_bool(CKA_TOKEN, true)
+      .set_bool(CKA_PRIVATE, true)
+      .set_string(CKA_LABEL, "keyward/probe")
+      .set_string(CKA_VALUE, "probe");
+  KW_ASSIGN_OR_RETURN(profile.data_objects, accepts(session, data, true));
+
+  // Enforcement, not just acceptance: try to break a throwaway non-extractable, non-modifiable key.
+  auto victim_template = base();
+  victim_template.set_bool(CKA_MODIFIABLE, false);
+  KW_ASSIGN_OR_RETURN(p11::ObjectHandle victim, session.generate_key(p11::aes_key_gen(), victim_template));
+  p11::ScopedObject destroy_victim(session, victim);
+  p11::AttributeTemplate wrapper_template = policy::kek_material_template();
+  wrapper_template.set_bool(CKA_WRAP, true);
+  KW_ASSIGN_OR_RETURN(p11::ObjectHandle wrapper, session.generate_key(p11::aes_key_gen(), wrapper_template));
+  p11::ScopedObject destroy_wrapper(session, wrapper);
+  profile.unextractable_enforced = !session.wrap_key(p11::aes_key_wrap(), wrapper, victim).has_value();
+  profile.modifiable_enforced =
+      !session.set_attributes(victim, p11::AttributeTemplate().set_string(CKA_LABEL, "keyward/probe-relabelled"))
+           .has_value();
+  return profile;
+}
+
+}  // namespace keyward::hierarchy

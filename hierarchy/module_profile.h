@@ -1,0 +1,39 @@
+// ModuleProfile: which of keyward's policy attributes a PKCS#11 module implements and enforces.
+//
+// SoftHSM 2.6.1 implements and enforces all of them. NSS softoken 3.87, measured by the probe below:
+// refuses CKA_COPYABLE and CKA_ALLOWED_MECHANISMS on token keys (CKR_GENERAL_ERROR), stores
+// CKA_UNWRAP_TEMPLATE without enforcing it, cannot store CKO_DATA objects, and lets C_WrapKey export a
+// key whose CKA_EXTRACTABLE is false. NSS softoken must never hold a production root.
+//
+// keyward never drops an attribute silently: a module that lacks one is refused unless the caller
+// accepts its limits explicitly (--accept-module-limits), and reports name what is not enforced.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "pkcs11/error.h"
+#include "pkcs11/session.h"
+
+namespace keyward::hierarchy {
+
+struct ModuleProfile {
+  bool copyable = true;            // CKA_COPYABLE
+  bool allowed_mechanisms = true;  // CKA_ALLOWED_MECHANISMS
+  bool unwrap_template = true;     // CKA_UNWRAP_TEMPLATE, accepted and enforced by C_UnwrapKey
+  bool data_objects = true;        // private CKO_DATA token objects (where KEK blobs are kept)
+  bool unextractable_enforced = true;  // C_WrapKey refuses a key with CKA_EXTRACTABLE=false
+  bool modifiable_enforced = true;     // C_SetAttributeValue refuses any change when CKA_MODIFIABLE=false
+
+  bool complete() const {
+    return copyable && allowed_mechanisms && unwrap_template && data_objects && unextractable_enforced &&
+           modifiable_enforced;
+  }
+  // "CKA_COPYABLE (…what it closes…)" for each attribute the module lacks.
+  std::vector<std::string> missing() const;
+};
+
+// Probes the module by generating throwaway session keys, each with one of the attributes.
+Result<ModuleProfile> probe_module_profile(p11::Session& session);
+
+}  // namespace keyward::hierarchy

@@ -1,0 +1,23 @@
+// ScopedObject: destroys a (session) object when the scope ends, on every return path.
+// Used for the short-lived key objects keyward makes while wrapping: DEKs, KEK material, canaries.
+#pragma once
+
+#include "pkcs11/session.h"
+
+namespace keyward::p11 {
+
+class ScopedObject {
+ public:
+  ScopedObject(Session& session, ObjectHandle handle) : session_(session), handle_(handle) {}
+  ScopedObject(const ScopedObject&) = delete;
+  ScopedObject& operator=(const ScopedObject&) = delete;
+  ~ScopedObject() { (void)session_.destroy_object(handle_); }  // a failure leaves a session object that dies with the session
+
+  ObjectHandle handle() const { return handle_; }
+
+ private:
+  Session& session_;
+  ObjectHandle handle_;
+};
+
+}  // namespace keyward::p11
