@@ -12,20 +12,25 @@ std::string KekRef::label() const { return kek_label(name, version); }
 KeyHierarchy::KeyHierarchy(std::shared_ptr<p11::SessionPool> pool, HierarchyOptions options)
     : pool_(std::move(pool)), options_(options) {}
 
-Result<ModuleProfile> KeyHierarchy::module_profile() {
+Result<ModuleProfile> KeyHierarchy::measured_module_profile() {
   std::lock_guard lock(profile_mutex_);
   if (!profile_) {
     KW_ASSIGN_OR_RETURN(auto probed, pool_->run([](p11::Session& session) { return probe_module_profile(session); }));
     profile_ = probed;
   }
-  if (!profile_->complete() && !options_.accept_module_limits) {
+  return *profile_;
+}
+
+Result<ModuleProfile> KeyHierarchy::module_profile() {
+  KW_ASSIGN_OR_RETURN(auto profile, measured_module_profile());
+  if (!profile.complete() && !options_.accept_module_limits) {
     std::string missing;
-    for (const auto& item : profile_->missing()) missing += (missing.empty() ? "" : "; ") + item;
+    for (const auto& item : profile.missing()) missing += (missing.empty() ? "" : "; ") + item;
     return make_error(ErrorCategory::policy, "the PKCS#11 module does not implement " + missing +
                                                  ": refusing to create keys under a weaker policy (accept the module's "
                                                  "limits explicitly with --accept-module-limits)");
   }
-  return *profile_;
+  return profile;
 }
 
 Result<p11::ObjectHandle> KeyHierarchy::key_handle(p11::Session& session, std::string_view label) {

@@ -70,6 +70,8 @@ class KeyHierarchy {
   // What the module implements of the policy (probed once). With accept_module_limits off, a
   // module lacking anything is an ErrorCategory::policy error naming the attributes.
   Result<ModuleProfile> module_profile();
+  // The same, measured, without the acceptance check (for reports).
+  Result<ModuleProfile> measured_module_profile();
 
   // --- roots ---
   Result<std::vector<RootInfo>> roots();
@@ -101,12 +103,12 @@ class KeyHierarchy {
 
   // --- checks ---
   Result<KeyCheckValue> key_check_value(std::string_view label);
+  Result<KeyCheckValue> key_check_value(p11::Session& session, p11::ObjectHandle key);
 
   p11::SessionPool& pool() { return *pool_; }
 
  private:
   Result<p11::ObjectHandle> key_handle(p11::Session& session, std::string_view label);
-  Result<KeyCheckValue> key_check_value(p11::Session& session, p11::ObjectHandle key);
   Result<RootInfo> root_info(p11::Session& session, std::uint32_t version);
   Result<std::uint32_t> next_root_version(bool new_version);
 
