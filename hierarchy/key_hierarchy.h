@@ -77,6 +77,9 @@ class KeyHierarchy {
   Result<std::vector<RootInfo>> roots();
   // Generates root v(latest+1) in the token (CKA_LOCAL). Refuses a second root unless `new_version`.
   Result<RootInfo> create_generated_root(bool new_version = false);
+  // The version the next root gets: 1 on an empty token; latest+1 with `new_version`; otherwise
+  // a usage error (a second root is refused).
+  Result<std::uint32_t> next_root_version(bool new_version);
   // 32 bytes from the token's RNG, for a root that will be split into shares.
   Result<SecretBytes> root_material_from_token_rng();
   // Imports root material (from shares) as root `version` (0: next version).
@@ -110,7 +113,6 @@ class KeyHierarchy {
  private:
   Result<p11::ObjectHandle> key_handle(p11::Session& session, std::string_view label);
   Result<RootInfo> root_info(p11::Session& session, std::uint32_t version);
-  Result<std::uint32_t> next_root_version(bool new_version);
 
   std::shared_ptr<p11::SessionPool> pool_;
   HierarchyOptions options_;

@@ -123,13 +123,14 @@ Result<PolicyReport> verify_token_policy(KeyHierarchy& hierarchy) {
   Status checked = hierarchy.pool().run([&](p11::Session& session) -> Status {
     report.objects.clear();
     KW_ASSIGN_OR_RETURN(auto objects, list_keyward_objects(session));
-    std::map<std::string, int> label_count;
-    for (const auto& object : objects) ++label_count[object.label];
+    // A key pair legitimately shares its label between the public and the private half.
+    std::map<std::pair<std::string, CK_OBJECT_CLASS>, int> label_count;
+    for (const auto& object : objects) ++label_count[{object.label, object.object_class}];
     for (const auto& object : objects) {
       ObjectCheck check;
       check.label = object.label;
-      if (label_count[object.label] > 1)
-        check.deviations.push_back({"label", "unique", std::to_string(label_count[object.label]) + " objects",
+      if (int count = label_count[{object.label, object.object_class}]; count > 1)
+        check.deviations.push_back({"label", "unique", std::to_string(count) + " objects",
                                     "a duplicate label lets a planted key stand in for the real one"});
       if (!object.parsed) {
         check.kind = "unknown";
@@ -153,7 +154,15 @@ Result<PolicyReport> verify_token_policy(KeyHierarchy& hierarchy) {
               check.deviations.push_back({"CKA_CLASS", "CKO_DATA", std::to_string(object.object_class), "blobs are data objects"});
             break;
           case ParsedLabel::Kind::transcript_key:
-            check.kind = "transcript-signer";
+            check.kind = object.object_class == CKO_PRIVATE_KEY ? "transcript-signer" : "transcript-signer (public)";
+            if (object.object_class == CKO_PRIVATE_KEY) {
+              for (auto [type, expected] : {std::pair{CKA_SENSITIVE, true}, std::pair{CKA_EXTRACTABLE, false}, std::pair{CKA_PRIVATE, true}}) {
+                KW_ASSIGN_OR_RETURN(auto value, session.get_attribute(object.handle, type));
+                if (value.as_bool() != expected)
+                  check.deviations.push_back({p11::attribute_name(type), yes_no(expected), yes_no(value.as_bool()),
+                                              "the transcript key must never leave the token"});
+              }
+            }
             break;
         }
       }

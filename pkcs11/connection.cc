@@ -43,6 +43,11 @@ Status Connection::open_anchor() {
   return {};
 }
 
+Result<SecretBytes> Connection::copy_user_pin_for_second_library() const {
+  if (!pin_) return make_error(ErrorCategory::usage, "the connection is not logged in");
+  return pin_->clone();
+}
+
 Status Connection::reconnect(std::uint64_t seen_generation) {
   std::lock_guard lock(anchor_mutex_);
   if (generation_.load(std::memory_order_acquire) != seen_generation) return {};  // someone else did it

@@ -34,6 +34,9 @@ class Connection {
   static Result<std::shared_ptr<Connection>> open(Token token, std::optional<SecretBytes> user_pin);
 
   const Token& token() const { return token_; }
+  // A copy of the user PIN, for a second library that must log in to the same token in this
+  // process (libp11 for transcript signing). Errors: usage if the connection did not log in.
+  Result<SecretBytes> copy_user_pin_for_second_library() const;
   bool logged_in() const { return pin_.has_value(); }
 
   // A new read-write session sharing the anchor's login. Thread-safe.

@@ -1,0 +1,27 @@
+#include "tools/common/token_context.h"
+
+#include <unistd.h>
+
+#include "tools/common/cli.h"
+
+namespace keyward::cli {
+
+void add_token_options(CLI::App& command, TokenOptions& options) {
+  add_token_option(command, options.uri);
+  command.add_flag("--accept-module-limits", options.accept_module_limits,
+                   "proceed on a PKCS#11 module that does not implement or enforce every policy attribute "
+                   "(e.g. NSS softoken); the limits are reported");
+}
+
+Result<TokenContext> open_token(const TokenOptions& options, std::size_t max_sessions) {
+  KW_ASSIGN_OR_RETURN(auto uri, parse_token_option(options.uri));
+  TokenContext context;
+  KW_ASSIGN_OR_RETURN(context.connection,
+                      p11::Connection::open(uri, p11::ConnectOptions{.login = true, .allow_prompt = isatty(0) == 1}));
+  context.pool = std::make_shared<p11::SessionPool>(context.connection, p11::SessionPoolOptions{.max_sessions = max_sessions});
+  context.hierarchy = std::make_unique<hierarchy::KeyHierarchy>(
+      context.pool, hierarchy::HierarchyOptions{.accept_module_limits = options.accept_module_limits});
+  return context;
+}
+
+}  // namespace keyward::cli

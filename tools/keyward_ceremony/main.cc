@@ -1,0 +1,31 @@
+// keyward-ceremony: the HSM ceremony tool — root setup, KEKs, KCVs, M-of-N backup and recovery,
+// signed transcript. Thin over the library: parse → call → print.
+#include <CLI/CLI.hpp>
+
+#include "tools/common/cli.h"
+#include "tools/keyward_ceremony/commands.h"
+
+int main(int argc, char** argv) {
+  using namespace keyward::cli;
+  harden_process();
+  CLI::App app{"keyward-ceremony: set up and check keyward's key hierarchy in an HSM (PKCS#11)"};
+  app.require_subcommand(1);
+  InitCommand init;
+  KekCommand kek;
+  VerifyCommand verify;
+  RecoverCommand recover;
+  TranscriptCommand transcript;
+  add_init_command(app, init);
+  add_kek_commands(app, kek);
+  add_verify_command(app, verify);
+  add_recover_command(app, recover);
+  add_transcript_command(app, transcript);
+  bool done = false;
+  int code = parse_or_exit(app, argc, argv, done);
+  if (done) return code;
+  if (app.got_subcommand("init")) return run_init(init);
+  if (app.got_subcommand("kek")) return run_kek(*app.get_subcommand("kek"), kek);
+  if (app.got_subcommand("verify")) return run_verify(verify);
+  if (app.got_subcommand("recover")) return run_recover(recover);
+  return run_transcript_verify(transcript);
+}

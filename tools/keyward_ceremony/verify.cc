@@ -1,0 +1,53 @@
+// keyward-ceremony verify: every keyward object on the token against the key policy.
+#include <nlohmann/json.hpp>
+
+#include <iostream>
+
+#include "hierarchy/policy_check.h"
+#include "tools/common/cli.h"
+#include "tools/keyward_ceremony/ceremony_log.h"
+#include "tools/keyward_ceremony/commands.h"
+
+namespace keyward::cli {
+
+void add_verify_command(CLI::App& app, VerifyCommand& command) {
+  auto* verify = app.add_subcommand("verify", "Check every keyward object on the token against the key policy (exit 1 on any deviation)");
+  add_ceremony_options(*verify, command.common, /*records=*/false);
+}
+
+int run_verify(const VerifyCommand& command) {
+  auto context = open_token(command.common.token);
+  if (!context) return report("keyward-ceremony", context.error());
+  auto result = hierarchy::verify_token_policy(*context->hierarchy);
+  if (!result) return report("keyward-ceremony", result.error());
+
+  nlohmann::json out;
+  out["ok"] = result->ok();
+  out["module_limits"] = result->module_limits;
+  for (const auto& check : result->objects) {
+    nlohmann::json object{{"label", check.label}, {"kind", check.kind}, {"ok", check.ok()}};
+    for (const auto& d : check.deviations)
+      object["deviations"].push_back({{"attribute", d.attribute}, {"expected", d.expected}, {"actual", d.actual}, {"why", d.why}});
+    out["objects"].push_back(object);
+  }
+  if (!command.common.transcript_path.empty()) {
+    auto log = CeremonyLog::open(command.common, *context);
+    if (!log) return report("keyward-ceremony", log.error());
+    if (auto recorded = log->record("verify", out); !recorded) return report("keyward-ceremony", recorded.error());
+  }
+  if (command.common.json) {
+    std::cout << out.dump(2) << "\n";
+  } else {
+    for (const auto& check : result->objects) {
+      std::cout << (check.ok() ? "[ok]   " : "[FAIL] ") << check.label << " (" << check.kind << ")\n";
+      for (const auto& d : check.deviations)
+        std::cout << "         " << d.attribute << ": expected " << d.expected << ", found " << d.actual << " — " << d.why << "\n";
+    }
+    for (const auto& limit : result->module_limits) std::cout << "module limit: " << limit << "\n";
+    std::cout << (result->ok() ? "all keyward objects conform to the key policy\n" : "policy deviations found\n");
+  }
+  if (result->objects.empty()) std::cerr << "keyward-ceremony: note: no keyward objects on this token\n";
+  return result->ok() ? kExitOk : kExitFailed;
+}
+
+}  // namespace keyward::cli
