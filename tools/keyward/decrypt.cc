@@ -1,0 +1,40 @@
+// keyward decrypt [--context k=v]... IN OUT
+#include <iostream>
+
+#include "envelope/envelope_file.h"
+#include "hierarchy/envelope_keys.h"
+#include "tools/common/cli.h"
+#include "tools/keyward/commands.h"
+#include "tools/keyward/context_option.h"
+
+namespace keyward::cli {
+
+void add_decrypt_command(CLI::App& app, EnvelopeCommand& command) {
+  auto* sub = app.add_subcommand(
+      "decrypt",
+      "Decrypt envelope IN into OUT. OUT appears only after every segment and the key commitment verified; with OUT = - "
+      "(stdout) each segment is written once verified, and output is valid only if the exit status is 0");
+  add_token_options(*sub, command.token);
+  sub->add_option("--context", command.context, "the key=value pairs given at encryption (repeat)");
+  sub->add_option("--threads", command.threads, "threads for AES-GCM segments")->check(CLI::Range(1u, 64u))->capture_default_str();
+  sub->add_option("IN", command.in, "envelope file, or - for stdin")->required();
+  sub->add_option("OUT", command.out, "plaintext file to create, or - for stdout")->required();
+}
+
+int run_decrypt(const EnvelopeCommand& command) {
+  auto context = parse_context(command.context);
+  if (!context) return report("keyward", context.error());
+  auto token = open_token(command.token);
+  if (!token) return report("keyward", token.error());
+  auto summary = envelope::decrypt_file_atomically(command.in, command.out, *context,
+                                                   hierarchy::token_dek_resolver(*token->hierarchy), command.threads);
+  if (!summary) return report("keyward", summary.error());
+  const auto& section = summary->prefix.key_section;
+  auto latest = token->hierarchy->latest_kek_version(section.kek_family);
+  if (latest && *latest > section.kek_version)
+    std::cerr << "keyward: note: this envelope's DEK is under " << section.kek_family << " v" << section.kek_version
+              << "; the active version is v" << *latest << " (keyward-rotate run rewraps it)\n";
+  return kExitOk;
+}
+
+}  // namespace keyward::cli

@@ -1,0 +1,22 @@
+// keyward: envelope encryption on the CPU with keys from the HSM. Thin over the library.
+#include <CLI/CLI.hpp>
+
+#include "tools/common/cli.h"
+#include "tools/keyward/commands.h"
+
+int main(int argc, char** argv) {
+  using namespace keyward::cli;
+  harden_process();
+  CLI::App app{"keyward: envelope encryption (AES-256-GCM on the CPU, keys wrapped in a PKCS#11 token)"};
+  app.require_subcommand(1);
+  EnvelopeCommand encrypt, decrypt, inspect;
+  add_encrypt_command(app, encrypt);
+  add_decrypt_command(app, decrypt);
+  add_inspect_command(app, inspect);
+  bool done = false;
+  int code = parse_or_exit(app, argc, argv, done);
+  if (done) return code;
+  if (app.got_subcommand("encrypt")) return run_encrypt(encrypt);
+  if (app.got_subcommand("decrypt")) return run_decrypt(decrypt);
+  return run_inspect(inspect);
+}
