@@ -19,3 +19,15 @@ step "5. Every keyward object against the key policy"
 
 step "6. The signed, hash-chained transcript"
 "$bin/keyward-ceremony" transcript verify "$t"
+
+step "7. Envelope encryption: a sample file, AES-256-GCM on the CPU, DEK generated and wrapped in the token"
+head -c 4194304 /dev/urandom > "$dir/sample.bin"
+"$bin/keyward" encrypt --kek payments --context tenant=demo --context purpose=sample --threads 2 \
+  "$dir/sample.bin" "$dir/sample.kw"
+"$bin/keyward" inspect "$dir/sample.kw"
+"$bin/keyward" decrypt --context tenant=demo --context purpose=sample "$dir/sample.kw" "$dir/sample.out"
+cmp "$dir/sample.bin" "$dir/sample.out" && echo "decrypted file is identical to the original"
+if "$bin/keyward" decrypt --context tenant=someone-else --context purpose=sample "$dir/sample.kw" "$dir/wrong.out" 2>"$dir/wrong.err"; then
+  echo "ERROR: a wrong context decrypted" >&2; exit 1
+fi
+echo "wrong context refused: $(cat "$dir/wrong.err")"

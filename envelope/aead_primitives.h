@@ -1,0 +1,30 @@
+// One-shot AES-256-GCM and AES-SIV (RFC 5297) over OpenSSL's EVP, with the ciphers fetched once.
+//
+// Internal to keyward: these take an explicit nonce so that known-answer tests can drive them; the
+// public APIs (field.h, stream.h) always choose nonces themselves.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "pkcs11/error.h"
+#include "pkcs11/secret_bytes.h"
+
+namespace keyward::envelope {
+
+// AES-256-GCM: out = ciphertext ‖ 16-byte tag. `key` is 32 bytes, `nonce` 12.
+Status gcm_seal(const SecretBytes& key, std::span<const std::uint8_t> nonce, std::span<const std::uint8_t> aad,
+                std::span<const std::uint8_t> plain, std::vector<std::uint8_t>& out);
+// Inverse of gcm_seal; an authentication failure releases nothing.
+Result<SecretBytes> gcm_open(const SecretBytes& key, std::span<const std::uint8_t> nonce, std::span<const std::uint8_t> aad,
+                             std::span<const std::uint8_t> sealed);
+
+// AES-SIV (RFC 5297): out = SIV (16 bytes) ‖ ciphertext. `key` is 32 (AES-128-SIV) or 64 bytes
+// (AES-256-SIV); each element of `aad` is one associated-data component, in order.
+Status siv_seal(const SecretBytes& key, std::span<const std::span<const std::uint8_t>> aad,
+                std::span<const std::uint8_t> plain, std::vector<std::uint8_t>& out);
+Result<SecretBytes> siv_open(const SecretBytes& key, std::span<const std::span<const std::uint8_t>> aad,
+                             std::span<const std::uint8_t> sealed);
+
+}  // namespace keyward::envelope

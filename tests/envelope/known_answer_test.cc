@@ -1,0 +1,91 @@
+// AES-256-GCM and AES-SIV against published vectors (tests/vectors/).
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "envelope/aead_primitives.h"
+#include "envelope/segment_cipher.h"
+
+namespace keyward::envelope {
+namespace {
+
+std::vector<std::uint8_t> hex(const std::string& text) {
+  std::vector<std::uint8_t> out;
+  if (text == "-") return out;
+  for (std::size_t i = 0; i + 1 < text.size(); i += 2) out.push_back(static_cast<std::uint8_t>(std::stoi(text.substr(i, 2), nullptr, 16)));
+  return out;
+}
+
+std::vector<std::vector<std::string>> read_vectors(const std::string& name) {
+  std::ifstream in(std::string(KEYWARD_VECTORS_DIR) + "/" + name);
+  EXPECT_TRUE(in) << name;
+  std::vector<std::vector<std::string>> rows;
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream fields(line);
+    std::vector<std::string> row;
+    for (std::string field; fields >> field;) row.push_back(field);
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+TEST(KnownAnswers, AesGcmNistTestCases13To16) {
+  auto rows = read_vectors("aes_gcm_nist.txt");
+  ASSERT_EQ(rows.size(), 4u);
+  for (const auto& r : rows) {
+    auto key = SecretBytes::copy_of(hex(r[1]));
+    auto iv = hex(r[2]), aad = hex(r[3]), plain = hex(r[4]), cipher = hex(r[5]), tag = hex(r[6]);
+    std::vector<std::uint8_t> sealed;
+    ASSERT_TRUE(gcm_seal(key, iv, aad, plain, sealed)) << r[0];
+    auto expected = cipher;
+    expected.insert(expected.end(), tag.begin(), tag.end());
+    EXPECT_EQ(sealed, expected) << r[0];
+    auto opened = gcm_open(key, iv, aad, sealed);
+    ASSERT_TRUE(opened) << r[0];
+    EXPECT_TRUE(std::equal(opened->reveal().begin(), opened->reveal().end(), plain.begin(), plain.end())) << r[0];
+    sealed.back() ^= 1;
+    EXPECT_FALSE(gcm_open(key, iv, aad, sealed)) << r[0] << ": a flipped tag must fail";
+  }
+}
+
+TEST(KnownAnswers, SegmentCipherIsPlainGcmWithItsNonceAndAad) {
+  // The envelope's segment cipher on test case 16's key: nonce prefix ‖ index ‖ last, aad = header hash.
+  auto key = SecretBytes::copy_of(hex("feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308"));
+  std::array<std::uint8_t, kNoncePrefixBytes> prefix{1, 2, 3, 4, 5, 6, 7};
+  std::array<std::uint8_t, 32> aad{};
+  aad.fill(0xAB);
+  auto cipher = SegmentCipher::create(key, prefix, aad);
+  ASSERT_TRUE(cipher);
+  std::vector<std::uint8_t> plain(100, 0x5A), out(116);
+  ASSERT_TRUE(cipher->seal(0x01020304, true, plain, out));
+  std::vector<std::uint8_t> expected;
+  std::vector<std::uint8_t> nonce = {1, 2, 3, 4, 5, 6, 7, 0x01, 0x02, 0x03, 0x04, 0x01};
+  ASSERT_TRUE(gcm_seal(key, nonce, aad, plain, expected));
+  EXPECT_EQ(out, expected);
+}
+
+TEST(KnownAnswers, AesSivRfc5297AppendixA) {
+  auto rows = read_vectors("aes_siv_rfc5297.txt");
+  ASSERT_EQ(rows.size(), 2u);
+  for (const auto& r : rows) {
+    auto key = SecretBytes::copy_of(hex(r[1]));
+    std::vector<std::vector<std::uint8_t>> components;
+    std::stringstream list(r[2]);
+    for (std::string part; std::getline(list, part, ',');) components.push_back(hex(part));
+    std::vector<std::span<const std::uint8_t>> aad(components.begin(), components.end());
+    auto plain = hex(r[3]);
+    std::vector<std::uint8_t> sealed;
+    ASSERT_TRUE(siv_seal(key, aad, plain, sealed)) << r[0];
+    EXPECT_EQ(sealed, hex(r[4])) << r[0];
+    auto opened = siv_open(key, aad, sealed);
+    ASSERT_TRUE(opened) << r[0];
+    EXPECT_TRUE(std::equal(opened->reveal().begin(), opened->reveal().end(), plain.begin(), plain.end())) << r[0];
+    sealed[0] ^= 1;
+    EXPECT_FALSE(siv_open(key, aad, sealed)) << r[0];
+  }
+}
+
+}  // namespace
+}  // namespace keyward::envelope
