@@ -24,12 +24,12 @@ TEST(PinSource, FileDropsTheLineEnd) {
 }
 
 TEST(PinSource, RefusesAFileOthersCanRead) {
-  auto path = testing::write_private_file(testing::scratch_dir("pins") + "/loose.pin", "1234\n");
+  auto path = testing::write_private_file(testing::scratch_dir("pins") + "/loose.pin", "secret-pin-value\n");
   ::chmod(path.c_str(), 0644);
   auto pin = read_pin("file:" + path);
   ASSERT_FALSE(pin);
   EXPECT_NE(pin.error().message.find("chmod 600"), std::string::npos);
-  EXPECT_EQ(pin.error().message.find("1234"), std::string::npos);
+  EXPECT_EQ(pin.error().message.find("secret-pin-value"), std::string::npos);
 }
 
 TEST(PinSource, MissingFileNamesThePath) {
