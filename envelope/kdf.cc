@@ -32,13 +32,15 @@ Result<SecretBytes> hkdf_sha256(const SecretBytes& key, std::span<const std::uin
   auto* key_ptr = const_cast<std::uint8_t*>(key.reveal().data());
   auto* salt_ptr = const_cast<std::uint8_t*>(salt.data());
   auto* info_ptr = const_cast<std::uint8_t*>(info.data());
-  OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, key_ptr, key.size()),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, salt_ptr, salt.size()),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info_ptr, info.size()),
-      OSSL_PARAM_construct_end(),
-  };
+  // RFC 5869 §2.2: an absent salt is HashLen zero bytes; OpenSSL applies that when the parameter is
+  // left out (it refuses a NULL salt pointer).
+  OSSL_PARAM params[5];
+  std::size_t n = 0;
+  params[n++] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0);
+  params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, key_ptr, key.size());
+  if (!salt.empty()) params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, salt_ptr, salt.size());
+  params[n++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info_ptr, info.size());
+  params[n] = OSSL_PARAM_construct_end();
   SecretBytes out(length);
   if (EVP_KDF_derive(ctx.get(), out.reveal_mutable().data(), length, params) != 1)
     return make_error(ErrorCategory::internal, "HKDF-SHA-256 derivation failed");

@@ -1,0 +1,118 @@
+#include "envelope/field.h"
+
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <cstring>
+
+#include "envelope/aead_primitives.h"
+#include "envelope/base64url.h"
+#include "envelope/kdf.h"
+
+namespace keyward::envelope {
+namespace {
+
+constexpr std::size_t kHeaderBytes = 2 + kDekIdBytes;
+constexpr std::size_t kNonceBytes = 12, kTag = 16;
+
+std::vector<std::uint8_t> field_header(FieldSuite suite, const DekId& id) {
+  std::vector<std::uint8_t> header(kHeaderBytes);
+  header[0] = kFieldVersion;
+  header[1] = static_cast<std::uint8_t>(suite);
+  std::memcpy(header.data() + 2, id.data(), id.size());
+  return header;
+}
+
+EVP_MAC* hmac() {
+  static EVP_MAC* const mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  return mac;
+}
+
+}  // namespace
+
+Result<ParsedField> parse_field(std::string_view text) {
+  KW_ASSIGN_OR_RETURN(auto bytes, base64url_decode(text));
+  if (bytes.size() < kHeaderBytes + kTag) return make_error(ErrorCategory::corrupt_input, "encrypted field value is too short");
+  ParsedField field;
+  field.version = bytes[0];
+  if (field.version != kFieldVersion)
+    return make_error(ErrorCategory::corrupt_input, "encrypted field version " + std::to_string(field.version) + " is unknown");
+  if (bytes[1] != static_cast<std::uint8_t>(FieldSuite::randomized) && bytes[1] != static_cast<std::uint8_t>(FieldSuite::deterministic))
+    return make_error(ErrorCategory::corrupt_input, "encrypted field suite " + std::to_string(bytes[1]) + " is unknown");
+  field.suite = static_cast<FieldSuite>(bytes[1]);
+  if (field.suite == FieldSuite::randomized && bytes.size() < kHeaderBytes + kNonceBytes + kTag)
+    return make_error(ErrorCategory::corrupt_input, "encrypted field value is too short");
+  std::memcpy(field.dek_id.data(), bytes.data() + 2, kDekIdBytes);
+  field.header.assign(bytes.begin(), bytes.begin() + kHeaderBytes);
+  field.body.assign(bytes.begin() + kHeaderBytes, bytes.end());
+  return field;
+}
+
+Result<FieldKey> FieldKey::derive(const SecretBytes& dek, const DekId& dek_id) {
+  if (dek.size() != 32) return make_error(ErrorCategory::usage, "a DEK is 32 bytes");
+  FieldKey key;
+  key.dek_id_ = dek_id;
+  KW_ASSIGN_OR_RETURN(key.gcm_key_, hkdf_sha256(dek, {}, "keyward/field/v1 randomized AES-256-GCM", 32));
+  KW_ASSIGN_OR_RETURN(key.siv_key_, hkdf_sha256(dek, {}, "keyward/field/v1 deterministic AES-256-SIV", 64));
+  KW_ASSIGN_OR_RETURN(key.index_key_, hkdf_sha256(dek, {}, "keyward/field/v1 blind index HMAC-SHA-256", 32));
+  return key;
+}
+
+Result<std::string> FieldKey::encrypt(std::span<const std::uint8_t> plain, FieldSuite suite,
+                                      const EncryptionContext& context) const {
+  std::vector<std::uint8_t> out = field_header(suite, dek_id_);
+  const auto encoded_context = encode_context(context);
+  if (suite == FieldSuite::randomized) {
+    std::uint8_t nonce[kNonceBytes];
+    if (RAND_bytes(nonce, kNonceBytes) != 1) return make_error(ErrorCategory::internal, "OpenSSL's random generator failed");
+    out.insert(out.end(), nonce, nonce + kNonceBytes);
+    std::vector<std::uint8_t> aad(out.begin(), out.begin() + kHeaderBytes);
+    aad.insert(aad.end(), encoded_context.begin(), encoded_context.end());
+    KW_TRY(gcm_seal(gcm_key_, std::span(nonce, kNonceBytes), aad, plain, out));
+  } else {
+    const std::vector<std::uint8_t> header(out.begin(), out.end());
+    const std::span<const std::uint8_t> components[] = {header, encoded_context};
+    // The deterministic suite seals 0x00 ‖ value: OpenSSL's EVP interface cannot run AES-SIV on an
+    // empty message, and empty column values must still encrypt (docs/FIELDS.md).
+    SecretBytes framed(plain.size() + 1);
+    if (!plain.empty()) std::memcpy(framed.reveal_mutable().data() + 1, plain.data(), plain.size());
+    KW_TRY(siv_seal(siv_key_, components, framed.reveal(), out));
+  }
+  return base64url_encode(out);
+}
+
+Result<SecretBytes> FieldKey::decrypt(const ParsedField& field, const EncryptionContext& context) const {
+  if (field.dek_id != dek_id_) return make_error(ErrorCategory::usage, "the value was encrypted under another DEK");
+  const auto encoded_context = encode_context(context);
+  if (field.suite == FieldSuite::randomized) {
+    std::vector<std::uint8_t> aad = field.header;
+    aad.insert(aad.end(), encoded_context.begin(), encoded_context.end());
+    return gcm_open(gcm_key_, std::span(field.body).first(kNonceBytes), aad, std::span(field.body).subspan(kNonceBytes));
+  }
+  const std::span<const std::uint8_t> components[] = {field.header, encoded_context};
+  KW_ASSIGN_OR_RETURN(auto framed, siv_open(siv_key_, components, field.body));
+  if (framed.empty() || framed.reveal()[0] != 0)
+    return make_error(ErrorCategory::authentication, "the value failed authentication (bad framing)");
+  return SecretBytes::copy_of(framed.reveal().subspan(1));
+}
+
+Result<std::string> FieldKey::blind_index(std::span<const std::uint8_t> value, const EncryptionContext& context,
+                                          std::size_t length) const {
+  if (length < 4 || length > 32) return make_error(ErrorCategory::usage, "a blind index is 4 to 32 bytes");
+  if (hmac() == nullptr) return make_error(ErrorCategory::internal, "HMAC is not available in OpenSSL");
+  EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(hmac());
+  char digest[] = "SHA256";
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0), OSSL_PARAM_construct_end()};
+  const auto encoded_context = encode_context(context);
+  unsigned char mac[32];
+  std::size_t mac_length = 0;
+  bool ok = ctx && EVP_MAC_init(ctx, index_key_.reveal().data(), index_key_.size(), params) == 1 &&
+            EVP_MAC_update(ctx, encoded_context.data(), encoded_context.size()) == 1 &&
+            EVP_MAC_update(ctx, value.data(), value.size()) == 1 && EVP_MAC_final(ctx, mac, &mac_length, sizeof mac) == 1;
+  EVP_MAC_CTX_free(ctx);
+  if (!ok) return make_error(ErrorCategory::internal, "HMAC-SHA-256 failed");
+  return base64url_encode(std::span<const std::uint8_t>(mac, length));
+}
+
+}  // namespace keyward::envelope
