@@ -1,0 +1,418 @@
+#include "hierarchy/sqlite_catalog.h"
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <algorithm>
+#include <cstring>
+#include <utility>
+
+namespace keyward::hierarchy {
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+std::int64_t now_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+const char* dek_state_name(DekState state) { return state == DekState::active ? "active" : "superseded"; }
+
+KekState kek_state_from(std::string_view text) {
+  if (text == "active") return KekState::active;
+  if (text == "retired") return KekState::retired;
+  return KekState::decrypt_only;
+}
+
+}  // namespace
+
+const char* kek_state_name(KekState state) {
+  switch (state) {
+    case KekState::active: return "active";
+    case KekState::decrypt_only: return "decrypt-only";
+    case KekState::retired: return "retired";
+  }
+  return "unknown";
+}
+
+// A cached prepared statement, reset and unbound when the borrow ends.
+class SqliteCatalog::Statement {
+ public:
+  explicit Statement(sqlite3_stmt* stmt) : stmt_(stmt) {}
+  Statement(Statement&& other) noexcept : stmt_(std::exchange(other.stmt_, nullptr)) {}
+  Statement(const Statement&) = delete;
+  ~Statement() {
+    if (stmt_) {
+      sqlite3_reset(stmt_);
+      sqlite3_clear_bindings(stmt_);
+    }
+  }
+  Statement& bind(int i, std::string_view text) {
+    sqlite3_bind_text(stmt_, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Statement& bind(int i, std::span<const std::uint8_t> blob) {
+    sqlite3_bind_blob(stmt_, i, blob.data(), static_cast<int>(blob.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Statement& bind(int i, std::int64_t value) {
+    sqlite3_bind_int64(stmt_, i, value);
+    return *this;
+  }
+  int step() { return sqlite3_step(stmt_); }
+  // Ready for the next row of a loop.
+  void reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+  std::int64_t integer(int column) const { return sqlite3_column_int64(stmt_, column); }
+  std::string text(int column) const {
+    const auto* p = sqlite3_column_text(stmt_, column);
+    return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column))) : "";
+  }
+  std::vector<std::uint8_t> blob(int column) const {
+    const auto* p = static_cast<const std::uint8_t*>(sqlite3_column_blob(stmt_, column));
+    return p ? std::vector<std::uint8_t>(p, p + sqlite3_column_bytes(stmt_, column)) : std::vector<std::uint8_t>{};
+  }
+
+ private:
+  sqlite3_stmt* stmt_;
+};
+
+namespace {
+
+constexpr const char* kDekColumns = "dek_id, scope, kek_family, kek_version, wrapped, state, created, updated";
+
+template <class Row>
+DekRecord dek_from(const Row& row) {
+  DekRecord record;
+  auto id = row.blob(0);
+  std::memcpy(record.dek_id.data(), id.data(), std::min(id.size(), record.dek_id.size()));
+  record.scope = row.text(1);
+  record.kek_family = row.text(2);
+  record.kek_version = static_cast<std::uint32_t>(row.integer(3));
+  record.wrapped = row.blob(4);
+  record.state = row.text(5) == "active" ? DekState::active : DekState::superseded;
+  record.created = row.integer(6);
+  record.updated = row.integer(7);
+  return record;
+}
+
+}  // namespace
+
+Error SqliteCatalog::sqlite_error(const std::string& what) const {
+  const int code = sqlite3_errcode(db_);
+  std::string message = "catalog '" + path_ + "': " + what + ": " + sqlite3_errmsg(db_);
+  if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
+    message += " — another process holds the catalog (a keyward-rotate run?); retry when it is done";
+  return Error{ErrorCategory::io, std::move(message), std::nullopt};
+}
+
+Result<std::unique_ptr<SqliteCatalog>> SqliteCatalog::open(const std::string& path) {
+  // Create the file 0600 ourselves: SQLite would use the umask.
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return make_error(ErrorCategory::io, "cannot open catalog '" + path + "': " + std::strerror(errno));
+  ::close(fd);
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, nullptr) != SQLITE_OK) {
+    std::string message = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    return make_error(ErrorCategory::io, "cannot open catalog '" + path + "': " + message);
+  }
+  std::unique_ptr<SqliteCatalog> catalog(new SqliteCatalog(db, path));
+  sqlite3_busy_timeout(db, 30'000);
+  KW_TRY(catalog->exec("PRAGMA journal_mode=WAL"));
+  KW_TRY(catalog->exec("PRAGMA synchronous=FULL"));
+  KW_TRY(catalog->exec("PRAGMA foreign_keys=ON"));
+  // Deleted rows are overwritten with zeros: a shredded scope's wrapped DEKs do not linger on free pages.
+  KW_TRY(catalog->exec("PRAGMA secure_delete=ON"));
+  KW_TRY(catalog->migrate());
+  return catalog;
+}
+
+SqliteCatalog::~SqliteCatalog() {
+  for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
+  sqlite3_close(db_);
+}
+
+Status SqliteCatalog::exec(const char* sql) {
+  char* message = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &message) != SQLITE_OK) {
+    std::string text = message ? message : "unknown error";
+    sqlite3_free(message);
+    return fail(Error{ErrorCategory::io, "catalog '" + path_ + "': " + text, std::nullopt});
+  }
+  return {};
+}
+
+Result<SqliteCatalog::Statement> SqliteCatalog::prepare(const char* sql) {
+  auto& stmt = statements_[sql];
+  if (stmt == nullptr && sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK) {
+    stmt = nullptr;
+    return fail(sqlite_error("preparing a statement"));
+  }
+  return Statement(stmt);
+}
+
+Status SqliteCatalog::migrate() {
+  KW_TRY(exec("BEGIN IMMEDIATE"));
+  auto migrated = [&]() -> Status {
+    KW_TRY(exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"));
+    KW_ASSIGN_OR_RETURN(auto read, prepare("SELECT version FROM schema_version"));
+    const int current = read.step() == SQLITE_ROW ? static_cast<int>(read.integer(0)) : 0;
+    if (current > kSchemaVersion)
+      return make_error(ErrorCategory::usage, "catalog '" + path_ + "' has schema version " + std::to_string(current) +
+                                                  ", newer than this keyward understands (" + std::to_string(kSchemaVersion) + ")");
+    if (current < 1) {
+      KW_TRY(exec(
+          "CREATE TABLE kek_versions (family TEXT NOT NULL, version INTEGER NOT NULL, state TEXT NOT NULL "
+          "  CHECK (state IN ('active','decrypt-only','retired')), created INTEGER NOT NULL, retired INTEGER NOT NULL DEFAULT 0,"
+          "  PRIMARY KEY (family, version));"
+          "CREATE TABLE deks (dek_id BLOB PRIMARY KEY, scope TEXT NOT NULL, kek_family TEXT NOT NULL, kek_version INTEGER NOT NULL,"
+          "  wrapped BLOB NOT NULL, state TEXT NOT NULL CHECK (state IN ('active','superseded')),"
+          "  created INTEGER NOT NULL, updated INTEGER NOT NULL);"
+          "CREATE INDEX deks_by_scope ON deks (scope, state);"
+          "CREATE INDEX deks_by_kek ON deks (kek_family, kek_version, dek_id);"
+          "CREATE TABLE tombstones (scope TEXT PRIMARY KEY, shredded INTEGER NOT NULL, reason TEXT NOT NULL);"
+          "CREATE TABLE file_refs (path TEXT PRIMARY KEY, kek_family TEXT NOT NULL, kek_version INTEGER NOT NULL,"
+          "  scanned INTEGER NOT NULL);"
+          "CREATE INDEX file_refs_by_kek ON file_refs (kek_family, kek_version);"
+          "CREATE TABLE rotations (family TEXT PRIMARY KEY, target_version INTEGER NOT NULL, started INTEGER NOT NULL,"
+          "  finished INTEGER NOT NULL DEFAULT 0);"
+          "DELETE FROM schema_version; INSERT INTO schema_version VALUES (1);"));
+    }
+    return {};
+  }();
+  if (!migrated) {
+    (void)exec("ROLLBACK");
+    return migrated;
+  }
+  return exec("COMMIT");
+}
+
+Status SqliteCatalog::insert_dek_locked(const DekRecord& record) {
+  KW_ASSIGN_OR_RETURN(bool shredded, is_shredded(record.scope));
+  if (shredded)
+    return make_error(ErrorCategory::shredded, "scope '" + record.scope + "' was crypto-shredded: its keys are gone for good "
+                                                                           "and it cannot be given new ones");
+  KW_ASSIGN_OR_RETURN(auto insert, prepare("INSERT INTO deks (dek_id, scope, kek_family, kek_version, wrapped, state, created, "
+                                           "updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
+  const auto now = record.created ? record.created : now_seconds();
+  insert.bind(1, record.dek_id).bind(2, record.scope).bind(3, record.kek_family).bind(4, std::int64_t{record.kek_version});
+  insert.bind(5, record.wrapped).bind(6, dek_state_name(record.state)).bind(7, now).bind(8, now);
+  if (insert.step() != SQLITE_DONE) return fail(sqlite_error("inserting a DEK"));
+  return {};
+}
+
+Status SqliteCatalog::create_deks(const std::vector<DekRecord>& records) {
+  KW_TRY(exec("BEGIN IMMEDIATE"));
+  for (const auto& record : records) {
+    if (auto inserted = insert_dek_locked(record); !inserted) {
+      (void)exec("ROLLBACK");
+      return inserted;
+    }
+  }
+  return exec("COMMIT");
+}
+
+Status SqliteCatalog::create_dek(const DekRecord& record) {
+  KW_TRY(exec("BEGIN IMMEDIATE"));
+  auto created = insert_dek_locked(record);
+  if (!created) {
+    (void)exec("ROLLBACK");
+    return created;
+  }
+  return exec("COMMIT");
+}
+
+Result<std::optional<DekRecord>> SqliteCatalog::find_dek(const envelope::DekId& dek_id) {
+  KW_ASSIGN_OR_RETURN(auto query, prepare("SELECT dek_id, scope, kek_family, kek_version, wrapped, state, created, updated "
+                                          "FROM deks WHERE dek_id = ?"));
+  query.bind(1, dek_id);
+  const int rc = query.step();
+  if (rc == SQLITE_ROW) return std::optional<DekRecord>(dek_from(query));
+  if (rc != SQLITE_DONE) return fail(sqlite_error("reading a DEK"));
+  return std::optional<DekRecord>();
+}
+
+Result<std::optional<DekRecord>> SqliteCatalog::active_dek(const std::string& scope) {
+  KW_ASSIGN_OR_RETURN(auto query, prepare("SELECT dek_id, scope, kek_family, kek_version, wrapped, state, created, updated "
+                                          "FROM deks WHERE scope = ? AND state = 'active' ORDER BY created DESC LIMIT 1"));
+  query.bind(1, scope);
+  const int rc = query.step();
+  if (rc == SQLITE_ROW) return std::optional<DekRecord>(dek_from(query));
+  if (rc != SQLITE_DONE) return fail(sqlite_error("reading a scope's DEK"));
+  return std::optional<DekRecord>();
+}
+
+Result<std::vector<DekRecord>> SqliteCatalog::deks_for_scope(const std::string& scope) {
+  KW_ASSIGN_OR_RETURN(auto query, prepare("SELECT dek_id, scope, kek_family, kek_version, wrapped, state, created, updated "
+                                          "FROM deks WHERE scope = ? ORDER BY created"));
+  query.bind(1, scope);
+  std::vector<DekRecord> records;
+  int rc;
+  while ((rc = query.step()) == SQLITE_ROW) records.push_back(dek_from(query));
+  if (rc != SQLITE_DONE) return fail(sqlite_error("listing a scope's DEKs"));
+  return records;
+}
+
+Status SqliteCatalog::set_dek_state(const envelope::DekId& dek_id, DekState state) {
+  KW_ASSIGN_OR_RETURN(auto update, prepare("UPDATE deks SET state = ?, updated = ? WHERE dek_id = ?"));
+  update.bind(1, dek_state_name(state)).bind(2, now_seconds()).bind(3, dek_id);
+  if (update.step() != SQLITE_DONE) return fail(sqlite_error("updating a DEK"));
+  return {};
+}
+
+Status SqliteCatalog::set_kek_version(const KekVersionRecord& record) {
+  KW_ASSIGN_OR_RETURN(auto upsert, prepare("INSERT INTO kek_versions (family, version, state, created, retired) VALUES (?, ?, ?, ?, ?) "
+                                           "ON CONFLICT (family, version) DO UPDATE SET state = excluded.state, retired = excluded.retired"));
+  upsert.bind(1, record.family).bind(2, std::int64_t{record.version}).bind(3, kek_state_name(record.state));
+  upsert.bind(4, record.created ? record.created : now_seconds()).bind(5, record.retired);
+  if (upsert.step() != SQLITE_DONE) return fail(sqlite_error("recording a KEK version"));
+  return {};
+}
+
+Result<std::vector<KekVersionRecord>> SqliteCatalog::kek_versions(const std::string& family) {
+  KW_ASSIGN_OR_RETURN(auto query, prepare("SELECT family, version, state, created, retired FROM kek_versions WHERE family = ? "
+                                          "ORDER BY version"));
+  query.bind(1, family);
+  std::vector<KekVersionRecord> records;
+  int rc;
+  while ((rc = query.step()) == SQLITE_ROW)
+    records.push_back({query.text(0), static_cast<std::uint32_t>(query.integer(1)), kek_state_from(query.text(2)),
+                       query.integer(3), query.integer(4)});
+  if (rc != SQLITE_DONE) return fail(sqlite_error("listing KEK versions"));
+  return records;
+}
+
+Result<std::vector<DekRecord>> SqliteCatalog::next_rewrap_batch(const std::string& family, std::uint32_t target,
+                                                                const envelope::DekId& after, std::size_t limit) {
+  KW_ASSIGN_OR_RETURN(auto query, prepare("SELECT dek_id, scope, kek_family, kek_version, wrapped, state, created, updated "
+                                          "FROM deks WHERE kek_family = ? AND kek_version < ? AND dek_id > ? "
+                                          "ORDER BY dek_id LIMIT ?"));
+  query.bind(1, family).bind(2, std::int64_t{target}).bind(3, after).bind(4, static_cast<std::int64_t>(limit));
+  std::vector<DekRecord> records;
+  int rc;
+  while ((rc = query.step()) == SQLITE_ROW) records.push_back(dek_from(query));
+  if (rc != SQLITE_DONE) return fail(sqlite_error("reading a rewrap batch"));
+  return records;
+}
+
+Result<std::size_t> SqliteCatalog::apply_rewraps(const std::vector<Rewrap>& rewraps) {
+  KW_TRY(exec("BEGIN IMMEDIATE"));
+  std::size_t applied = 0;
+  auto done = [&]() -> Status {
+    KW_ASSIGN_OR_RETURN(auto update, prepare("UPDATE deks SET kek_version = ?, wrapped = ?, updated = ? "
+                                             "WHERE dek_id = ? AND kek_version = ?"));
+    const auto now = now_seconds();
+    for (const auto& rewrap : rewraps) {
+      if (applied == fail_after_) return make_error(ErrorCategory::io, "injected failure (test hook)");
+      update.bind(1, std::int64_t{rewrap.to_version}).bind(2, rewrap.wrapped).bind(3, now).bind(4, rewrap.dek_id);
+      update.bind(5, std::int64_t{rewrap.from_version});
+      if (update.step() != SQLITE_DONE) return fail(sqlite_error("applying a rewrap"));
+      applied += static_cast<std::size_t>(sqlite3_changes(db_));
+      update.reset();
+    }
+    return {};
+  }();
+  if (!done) {
+    (void)exec("ROLLBACK");
+    return std::unexpected(done.error());
+  }
+  KW_TRY(exec("COMMIT"));
+  return applied;
+}
+
+Result<std::map<std::uint32_t, std::uint64_t>> SqliteCatalog::count_by_version(const std::string& family) {
+  KW_ASSIGN_OR_RETURN(auto query, prepare("SELECT kek_version, COUNT(*) FROM deks WHERE kek_family = ? GROUP BY kek_version"));
+  query.bind(1, family);
+  std::map<std::uint32_t, std::uint64_t> counts;
+  int rc;
+  while ((rc = query.step()) == SQLITE_ROW)
+    counts[static_cast<std::uint32_t>(query.integer(0))] = static_cast<std::uint64_t>(query.integer(1));
+  if (rc != SQLITE_DONE) return fail(sqlite_error("counting DEKs"));
+  return counts;
+}
+
+Status SqliteCatalog::set_rotation(const RotationRecord& record) {
+  KW_ASSIGN_OR_RETURN(auto upsert, prepare("INSERT INTO rotations (family, target_version, started, finished) VALUES (?, ?, ?, ?) "
+                                           "ON CONFLICT (family) DO UPDATE SET target_version = excluded.target_version, "
+                                           "started = excluded.started, finished = excluded.finished"));
+  upsert.bind(1, record.family).bind(2, std::int64_t{record.target_version}).bind(3, record.started).bind(4, record.finished);
+  if (upsert.step() != SQLITE_DONE) return fail(sqlite_error("recording a rotation"));
+  return {};
+}
+
+Result<std::optional<RotationRecord>> SqliteCatalog::rotation(const std::string& family) {
+  KW_ASSIGN_OR_RETURN(auto query, prepare("SELECT family, target_version, started, finished FROM rotations WHERE family = ?"));
+  query.bind(1, family);
+  const int rc = query.step();
+  if (rc == SQLITE_ROW)
+    return std::optional<RotationRecord>(RotationRecord{query.text(0), static_cast<std::uint32_t>(query.integer(1)),
+                                                        query.integer(2), query.integer(3)});
+  if (rc != SQLITE_DONE) return fail(sqlite_error("reading a rotation"));
+  return std::optional<RotationRecord>();
+}
+
+Status SqliteCatalog::record_file_references(const std::vector<FileReference>& references) {
+  KW_TRY(exec("BEGIN IMMEDIATE"));
+  auto done = [&]() -> Status {
+    KW_ASSIGN_OR_RETURN(auto upsert, prepare("INSERT INTO file_refs (path, kek_family, kek_version, scanned) VALUES (?, ?, ?, ?) "
+                                             "ON CONFLICT (path) DO UPDATE SET kek_family = excluded.kek_family, "
+                                             "kek_version = excluded.kek_version, scanned = excluded.scanned"));
+    const auto now = now_seconds();
+    for (const auto& reference : references) {
+      upsert.bind(1, reference.path).bind(2, reference.kek_family).bind(3, std::int64_t{reference.kek_version}).bind(4, now);
+      if (upsert.step() != SQLITE_DONE) return fail(sqlite_error("recording a file reference"));
+      upsert.reset();
+    }
+    return {};
+  }();
+  if (!done) {
+    (void)exec("ROLLBACK");
+    return done;
+  }
+  return exec("COMMIT");
+}
+
+Result<std::uint64_t> SqliteCatalog::references_to(const std::string& family, std::uint32_t version) {
+  KW_ASSIGN_OR_RETURN(auto query, prepare("SELECT (SELECT COUNT(*) FROM deks WHERE kek_family = ?1 AND kek_version = ?2) + "
+                                          "(SELECT COUNT(*) FROM file_refs WHERE kek_family = ?1 AND kek_version = ?2)"));
+  query.bind(1, family).bind(2, std::int64_t{version});
+  if (query.step() != SQLITE_ROW) return fail(sqlite_error("counting references"));
+  return static_cast<std::uint64_t>(query.integer(0));
+}
+
+Result<std::size_t> SqliteCatalog::shred_scope(const std::string& scope, const std::string& reason) {
+  KW_TRY(exec("BEGIN IMMEDIATE"));
+  std::size_t destroyed = 0;
+  auto done = [&]() -> Status {
+    KW_ASSIGN_OR_RETURN(auto remove, prepare("DELETE FROM deks WHERE scope = ?"));
+    remove.bind(1, scope);
+    if (remove.step() != SQLITE_DONE) return fail(sqlite_error("deleting a scope's DEKs"));
+    destroyed = static_cast<std::size_t>(sqlite3_changes(db_));
+    KW_ASSIGN_OR_RETURN(auto tombstone, prepare("INSERT OR REPLACE INTO tombstones (scope, shredded, reason) VALUES (?, ?, ?)"));
+    tombstone.bind(1, scope).bind(2, now_seconds()).bind(3, reason);
+    if (tombstone.step() != SQLITE_DONE) return fail(sqlite_error("writing a tombstone"));
+    return {};
+  }();
+  if (!done) {
+    (void)exec("ROLLBACK");
+    return std::unexpected(done.error());
+  }
+  KW_TRY(exec("COMMIT"));
+  return destroyed;
+}
+
+Result<bool> SqliteCatalog::is_shredded(const std::string& scope) {
+  KW_ASSIGN_OR_RETURN(auto query, prepare("SELECT 1 FROM tombstones WHERE scope = ?"));
+  query.bind(1, scope);
+  const int rc = query.step();
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return fail(sqlite_error("reading tombstones"));
+  return rc == SQLITE_ROW;
+}
+
+}  // namespace keyward::hierarchy

@@ -1,0 +1,61 @@
+// SqliteCatalog: the embedded catalog. WAL mode with synchronous=FULL (a lost rewrap is a lost key),
+// a busy timeout so several processes (rotation workers, readers) share one file, prepared
+// statements, a schema version with migrations, and the database file created with mode 0600.
+// One SqliteCatalog is one connection: use one per thread or process.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "hierarchy/catalog.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace keyward::hierarchy {
+
+class SqliteCatalog : public Catalog {
+ public:
+  // Opens (creating if needed) the catalog at `path`. Errors: io, naming SQLite's message.
+  static Result<std::unique_ptr<SqliteCatalog>> open(const std::string& path);
+  ~SqliteCatalog() override;
+
+  Status create_dek(const DekRecord& record) override;
+  Status create_deks(const std::vector<DekRecord>& records) override;
+  Result<std::optional<DekRecord>> find_dek(const envelope::DekId& dek_id) override;
+  Result<std::optional<DekRecord>> active_dek(const std::string& scope) override;
+  Result<std::vector<DekRecord>> deks_for_scope(const std::string& scope) override;
+  Status set_dek_state(const envelope::DekId& dek_id, DekState state) override;
+  Status set_kek_version(const KekVersionRecord& record) override;
+  Result<std::vector<KekVersionRecord>> kek_versions(const std::string& family) override;
+  Result<std::vector<DekRecord>> next_rewrap_batch(const std::string& family, std::uint32_t target,
+                                                   const envelope::DekId& after, std::size_t limit) override;
+  Result<std::size_t> apply_rewraps(const std::vector<Rewrap>& rewraps) override;
+  Result<std::map<std::uint32_t, std::uint64_t>> count_by_version(const std::string& family) override;
+  Status set_rotation(const RotationRecord& record) override;
+  Result<std::optional<RotationRecord>> rotation(const std::string& family) override;
+  Status record_file_references(const std::vector<FileReference>& references) override;
+  Result<std::uint64_t> references_to(const std::string& family, std::uint32_t version) override;
+  Result<std::size_t> shred_scope(const std::string& scope, const std::string& reason) override;
+  Result<bool> is_shredded(const std::string& scope) override;
+
+  // Test hook: fail apply_rewraps after this many updates (inside the transaction).
+  void fail_rewraps_after_for_test(std::size_t updates) { fail_after_ = updates; }
+
+ private:
+  class Statement;
+  explicit SqliteCatalog(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  Status exec(const char* sql);
+  Result<Statement> prepare(const char* sql);
+  Error sqlite_error(const std::string& what) const;
+  Status migrate();
+  Status insert_dek_locked(const DekRecord& record);
+
+  sqlite3* db_;
+  std::string path_;
+  std::unordered_map<const char*, sqlite3_stmt*> statements_;  // prepared once, reused
+  std::size_t fail_after_ = static_cast<std::size_t>(-1);
+};
+
+}  // namespace keyward::hierarchy
