@@ -3,6 +3,7 @@
 
 #include "tools/common/cli.h"
 #include "tools/keyward/commands.h"
+#include "tools/keyward/field_command.h"
 
 int main(int argc, char** argv) {
   using namespace keyward::cli;
@@ -13,10 +14,13 @@ int main(int argc, char** argv) {
   add_encrypt_command(app, encrypt);
   add_decrypt_command(app, decrypt);
   add_inspect_command(app, inspect);
+  FieldCommand field;
+  add_field_commands(app, field);
   bool done = false;
   int code = parse_or_exit(app, argc, argv, done);
   if (done) return code;
   if (app.got_subcommand("encrypt")) return run_encrypt(encrypt);
   if (app.got_subcommand("decrypt")) return run_decrypt(decrypt);
+  if (app.got_subcommand("field")) return run_field(*app.get_subcommand("field"), field);
   return run_inspect(inspect);
 }

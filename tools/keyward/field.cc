@@ -1,0 +1,131 @@
+// keyward field encrypt|decrypt|lookup: column values, one per line on stdin (never on argv).
+#include <openssl/crypto.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <string>
+
+#include "hierarchy/key_service.h"
+#include "hierarchy/sqlite_catalog.h"
+#include "tools/common/cli.h"
+#include "tools/keyward/context_option.h"
+#include "tools/keyward/field_command.h"
+
+namespace keyward::cli {
+namespace {
+
+constexpr std::string_view kTool = "keyward";
+
+std::span<const std::uint8_t> bytes_of(const std::string& text) {
+  return {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()};
+}
+
+struct Session {
+  TokenContext token;
+  std::unique_ptr<hierarchy::SqliteCatalog> catalog;
+  std::unique_ptr<hierarchy::DekCache> cache;
+  std::unique_ptr<hierarchy::KeyService> keys;
+};
+
+Result<Session> open_session(const FieldCommand& command) {
+  Session session;
+  KW_ASSIGN_OR_RETURN(session.token, open_token(command.token));
+  KW_ASSIGN_OR_RETURN(session.catalog, hierarchy::SqliteCatalog::open(command.catalog));
+  session.cache = std::make_unique<hierarchy::DekCache>();
+  session.keys = std::make_unique<hierarchy::KeyService>(*session.token.hierarchy, *session.catalog, *session.cache);
+  return session;
+}
+
+int field_encrypt(const FieldCommand& command, const envelope::EncryptionContext& context) {
+  auto session = open_session(command);
+  if (!session) return report(kTool, session.error());
+  auto key = session->keys->key_for_encryption(command.scope, command.kek);
+  if (!key) return report(kTool, key.error());
+  const auto suite = command.suite == "deterministic" ? envelope::FieldSuite::deterministic : envelope::FieldSuite::randomized;
+  for (std::string line; std::getline(std::cin, line);) {
+    auto value = key->field_key->encrypt(bytes_of(line), suite, context);
+    OPENSSL_cleanse(line.data(), line.size());
+    if (!value) return report(kTool, value.error());
+    std::cout << *value << "\n";
+  }
+  return kExitOk;
+}
+
+int field_decrypt(const FieldCommand& command, const envelope::EncryptionContext& context) {
+  auto session = open_session(command);
+  if (!session) return report(kTool, session.error());
+  std::size_t number = 0;
+  for (std::string line; std::getline(std::cin, line);) {
+    ++number;
+    auto parsed = envelope::parse_field(line);
+    if (!parsed) return report(kTool, parsed.error().with_context("line " + std::to_string(number)));
+    auto key = session->keys->key_for_decryption(parsed->dek_id);
+    if (!key) return report(kTool, key.error().with_context("line " + std::to_string(number)));
+    auto plain = key->field_key->decrypt(*parsed, context);
+    if (!plain) return report(kTool, plain.error().with_context("line " + std::to_string(number)));
+    std::cout.write(reinterpret_cast<const char*>(plain->reveal().data()), static_cast<std::streamsize>(plain->size()));
+    std::cout << "\n";
+    if (key->under_older_kek_version)
+      std::cerr << "keyward: note: line " << number << " uses a DEK under " << key->record.kek_family << " v"
+                << key->record.kek_version << ", an older KEK version\n";
+  }
+  return kExitOk;
+}
+
+int field_lookup(const FieldCommand& command, const envelope::EncryptionContext& context) {
+  auto session = open_session(command);
+  if (!session) return report(kTool, session.error());
+  auto keys = session->keys->keys_of_scope(command.scope);
+  if (!keys) return report(kTool, keys.error());
+  if (keys->empty()) return report(kTool, Error{ErrorCategory::not_found, "scope '" + command.scope + "' has no DEKs", std::nullopt});
+  for (std::string line; std::getline(std::cin, line);) {
+    // One lookup value per live DEK version: query for any of them.
+    for (const auto& key : *keys) {
+      auto value = command.blind_index > 0 ? key.field_key->blind_index(bytes_of(line), context, command.blind_index)
+                                           : key.field_key->encrypt(bytes_of(line), envelope::FieldSuite::deterministic, context);
+      if (!value) return report(kTool, value.error());
+      std::cout << *value << "\t" << key.record.kek_family << "/v" << key.record.kek_version << "\n";
+    }
+    OPENSSL_cleanse(line.data(), line.size());
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_field_commands(CLI::App& app, FieldCommand& command) {
+  auto* field = app.add_subcommand("field", "Field-level encryption of column values (one value per line on stdin)");
+  field->require_subcommand(1);
+  auto common = [&](CLI::App* sub) {
+    add_token_options(*sub, command.token);
+    sub->add_option("--catalog", command.catalog, "key catalog (SQLite); default $KEYWARD_CATALOG or keyward-catalog.db")
+        ->capture_default_str();
+    sub->add_option("--context", command.context, "key=value bound as associated data (repeat), e.g. table=users");
+  };
+  auto* encrypt = field->add_subcommand("encrypt", "Encrypt each stdin line under the scope's DEK; print one value per line");
+  common(encrypt);
+  encrypt->add_option("--scope", command.scope, "DEK scope, e.g. tenant:acme/table:users/column:email")->required();
+  encrypt->add_option("--kek", command.kek, "KEK family for a new scope DEK")->required();
+  encrypt->add_option("--suite", command.suite, "randomized (default) or deterministic (equality lookups)")
+      ->check(CLI::IsMember({"randomized", "deterministic"}))
+      ->capture_default_str();
+  auto* decrypt = field->add_subcommand("decrypt", "Decrypt each stdin line (an encrypted value); print the plaintexts");
+  common(decrypt);
+  auto* lookup = field->add_subcommand(
+      "lookup", "For each stdin value, print its deterministic value (or blind index) under every DEK of the scope");
+  common(lookup);
+  lookup->add_option("--scope", command.scope, "DEK scope")->required();
+  lookup->add_option("--blind-index", command.blind_index, "print a blind index of N bytes (4-32) instead")
+      ->check(CLI::Range(4u, 32u));
+  if (const char* env = std::getenv("KEYWARD_CATALOG")) command.catalog = env;
+}
+
+int run_field(const CLI::App& field_app, const FieldCommand& command) {
+  auto context = parse_context(command.context);
+  if (!context) return report(kTool, context.error());
+  if (field_app.got_subcommand("encrypt")) return field_encrypt(command, *context);
+  if (field_app.got_subcommand("decrypt")) return field_decrypt(command, *context);
+  return field_lookup(command, *context);
+}
+
+}  // namespace keyward::cli
