@@ -4,11 +4,14 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <array>
 #include <cstring>
+#include <mutex>
 
 #include "envelope/aead_primitives.h"
 #include "envelope/base64url.h"
 #include "envelope/kdf.h"
+#include "envelope/nonce_source.h"
 
 namespace keyward::envelope {
 namespace {
@@ -24,12 +27,50 @@ std::vector<std::uint8_t> field_header(FieldSuite suite, const DekId& id) {
   return header;
 }
 
+std::array<std::uint8_t, kHeaderBytes> header_of(const std::vector<std::uint8_t>& value) {
+  std::array<std::uint8_t, kHeaderBytes> header{};
+  std::memcpy(header.data(), value.data(), kHeaderBytes);
+  return header;
+}
+
 EVP_MAC* hmac() {
   static EVP_MAC* const mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
   return mac;
 }
 
 }  // namespace
+
+class FieldKey::ContextPool {
+ public:
+  ContextPool(const SecretBytes& key, bool encrypt) : key_(key.clone()), encrypt_(encrypt) {}
+  ~ContextPool() {
+    for (auto* ctx : idle_) EVP_CIPHER_CTX_free(ctx);
+  }
+  // A keyed context for the duration of one call.
+  template <class Use>
+  auto with_context(Use&& use) -> decltype(use(static_cast<EVP_CIPHER_CTX*>(nullptr))) {
+    EVP_CIPHER_CTX* ctx = nullptr;
+    {
+      std::lock_guard lock(mutex_);
+      if (!idle_.empty()) {
+        ctx = idle_.back();
+        idle_.pop_back();
+      }
+    }
+    if (ctx == nullptr) ctx = new_keyed_gcm_context(key_, encrypt_);
+    if (ctx == nullptr) return make_error(ErrorCategory::internal, "AES-256-GCM set-up failed");
+    auto result = use(ctx);
+    std::lock_guard lock(mutex_);
+    idle_.push_back(ctx);
+    return result;
+  }
+
+ private:
+  SecretBytes key_;
+  bool encrypt_;
+  std::mutex mutex_;
+  std::vector<EVP_CIPHER_CTX*> idle_;
+};
 
 Result<ParsedField> parse_field(std::string_view text) {
   KW_ASSIGN_OR_RETURN(auto bytes, base64url_decode(text));
@@ -56,20 +97,24 @@ Result<FieldKey> FieldKey::derive(const SecretBytes& dek, const DekId& dek_id) {
   KW_ASSIGN_OR_RETURN(key.gcm_key_, hkdf_sha256(dek, {}, "keyward/field/v1 randomized AES-256-GCM", 32));
   KW_ASSIGN_OR_RETURN(key.siv_key_, hkdf_sha256(dek, {}, "keyward/field/v1 deterministic AES-256-SIV", 64));
   KW_ASSIGN_OR_RETURN(key.index_key_, hkdf_sha256(dek, {}, "keyward/field/v1 blind index HMAC-SHA-256", 32));
+  key.sealers_ = std::make_shared<ContextPool>(key.gcm_key_, true);
+  key.openers_ = std::make_shared<ContextPool>(key.gcm_key_, false);
   return key;
 }
 
 Result<std::string> FieldKey::encrypt(std::span<const std::uint8_t> plain, FieldSuite suite,
-                                      const EncryptionContext& context) const {
+                                      const EncodedContext& context) const {
   std::vector<std::uint8_t> out = field_header(suite, dek_id_);
-  const auto encoded_context = encode_context(context);
+  const auto& encoded_context = context.bytes;
   if (suite == FieldSuite::randomized) {
     std::uint8_t nonce[kNonceBytes];
-    if (RAND_bytes(nonce, kNonceBytes) != 1) return make_error(ErrorCategory::internal, "OpenSSL's random generator failed");
-    out.insert(out.end(), nonce, nonce + kNonceBytes);
-    std::vector<std::uint8_t> aad(out.begin(), out.begin() + kHeaderBytes);
-    aad.insert(aad.end(), encoded_context.begin(), encoded_context.end());
-    KW_TRY(gcm_seal(gcm_key_, std::span(nonce, kNonceBytes), aad, plain, out));
+    KW_TRY(fill_nonce(nonce));
+    out.reserve(kHeaderBytes + kNonceBytes + plain.size() + kTag);
+    out.resize(kHeaderBytes + kNonceBytes);
+    std::memcpy(out.data() + kHeaderBytes, nonce, kNonceBytes);
+    const std::array<std::uint8_t, kHeaderBytes> header = header_of(out);
+    KW_TRY(sealers_->with_context(
+        [&](EVP_CIPHER_CTX* ctx) { return gcm_seal_keyed(ctx, nonce, header, plain, out, encoded_context); }));
   } else {
     const std::vector<std::uint8_t> header(out.begin(), out.end());
     const std::span<const std::uint8_t> components[] = {header, encoded_context};
@@ -82,13 +127,14 @@ Result<std::string> FieldKey::encrypt(std::span<const std::uint8_t> plain, Field
   return base64url_encode(out);
 }
 
-Result<SecretBytes> FieldKey::decrypt(const ParsedField& field, const EncryptionContext& context) const {
+Result<SecretBytes> FieldKey::decrypt(const ParsedField& field, const EncodedContext& context) const {
   if (field.dek_id != dek_id_) return make_error(ErrorCategory::usage, "the value was encrypted under another DEK");
-  const auto encoded_context = encode_context(context);
+  const auto& encoded_context = context.bytes;
   if (field.suite == FieldSuite::randomized) {
-    std::vector<std::uint8_t> aad = field.header;
-    aad.insert(aad.end(), encoded_context.begin(), encoded_context.end());
-    return gcm_open(gcm_key_, std::span(field.body).first(kNonceBytes), aad, std::span(field.body).subspan(kNonceBytes));
+    return openers_->with_context([&](EVP_CIPHER_CTX* ctx) {
+      return gcm_open_keyed(ctx, std::span(field.body).first(kNonceBytes), field.header,
+                            std::span(field.body).subspan(kNonceBytes), encoded_context);
+    });
   }
   const std::span<const std::uint8_t> components[] = {field.header, encoded_context};
   KW_ASSIGN_OR_RETURN(auto framed, siv_open(siv_key_, components, field.body));

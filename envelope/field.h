@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -33,6 +34,13 @@ struct ParsedField {
   std::vector<std::uint8_t> body;
 };
 
+// A context encoded once (e.g. per column) for the hot path.
+struct EncodedContext {
+  explicit EncodedContext(const EncryptionContext& context) : bytes(encode_context(context)) {}
+  static EncodedContext of(const EncryptionContext& context) { return EncodedContext(context); }
+  std::vector<std::uint8_t> bytes;
+};
+
 // Parses a value's header without any key. Errors: corrupt_input (bad text, unknown version/suite,
 // too short).
 Result<ParsedField> parse_field(std::string_view text);
@@ -45,18 +53,26 @@ class FieldKey {
   const DekId& dek_id() const { return dek_id_; }
 
   // Encrypts `plain` with the suite; the library draws the nonce for the randomized suite.
-  Result<std::string> encrypt(std::span<const std::uint8_t> plain, FieldSuite suite, const EncryptionContext& context) const;
+  Result<std::string> encrypt(std::span<const std::uint8_t> plain, FieldSuite suite, const EncodedContext& context) const;
+  Result<std::string> encrypt(std::span<const std::uint8_t> plain, FieldSuite suite, const EncryptionContext& context) const {
+    return encrypt(plain, suite, EncodedContext::of(context));
+  }
   // Decrypts a parsed value made under this key. Errors: authentication (wrong context, key or
   // altered value); usage if the value names another DEK.
-  Result<SecretBytes> decrypt(const ParsedField& field, const EncryptionContext& context) const;
+  Result<SecretBytes> decrypt(const ParsedField& field, const EncodedContext& context) const;
+  Result<SecretBytes> decrypt(const ParsedField& field, const EncryptionContext& context) const {
+    return decrypt(field, EncodedContext::of(context));
+  }
   // HMAC-SHA-256(index key, context ‖ value) truncated to `length` bytes (4 to 32), base64url.
   Result<std::string> blind_index(std::span<const std::uint8_t> value, const EncryptionContext& context,
                                   std::size_t length = 16) const;
 
  private:
   FieldKey() = default;
+  class ContextPool;  // AES-GCM contexts keyed once, lent to one call at a time
   DekId dek_id_{};
   SecretBytes gcm_key_, siv_key_, index_key_;
+  std::shared_ptr<ContextPool> sealers_, openers_;
 };
 
 }  // namespace keyward::envelope

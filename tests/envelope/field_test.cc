@@ -83,10 +83,10 @@ TEST(Field, EveryByteFlipWrongContextAndWrongKeyAreRejected) {
       EXPECT_FALSE(key.decrypt(*parsed, context)) << "flip at " << i;
     }
     auto parsed = parse_field(*text);
-    auto wrong_context = key.decrypt(*parsed, {{"table", "other"}});
+    auto wrong_context = key.decrypt(*parsed, EncryptionContext{{"table", "other"}});
     ASSERT_FALSE(wrong_context);
     EXPECT_EQ(wrong_context.error().category, ErrorCategory::authentication);
-    EXPECT_FALSE(key.decrypt(*parsed, {}));
+    EXPECT_FALSE(key.decrypt(*parsed, EncryptionContext{}));
     auto other = make_key();  // same DEK ID byte, different DEK
     EXPECT_FALSE(other.decrypt(*parsed, context));
   }
@@ -99,7 +99,7 @@ TEST(Field, MalformedValuesAreCorruptInput) {
     EXPECT_EQ(parsed.error().category, ErrorCategory::corrupt_input);
   }
   auto key = make_key();
-  auto text = key.encrypt(bytes("x"), FieldSuite::randomized, {});
+  auto text = key.encrypt(bytes("x"), FieldSuite::randomized, EncryptionContext{});
   auto raw = base64url_decode(*text);
   (*raw)[0] = 9;
   EXPECT_NE(parse_field(base64url_encode(*raw)).error().message.find("version 9"), std::string::npos);
