@@ -9,6 +9,7 @@
 
 #include "envelope/passphrase_seal.h"
 #include "hierarchy/kek_blob.h"
+#include "hierarchy/json_fields.h"
 
 namespace keyward::hierarchy {
 namespace {
@@ -66,8 +67,8 @@ Result<std::string> encode_share_file(const ShareMetadata& metadata, const Share
 Result<ShareFile> decode_share_file(std::string_view text, const std::string& source, const PassphraseProvider& passphrase) {
   auto j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return fail(corrupt(source, "not JSON — the file is damaged or not a share"));
-  if (j.value("format", "") != kFormat) return fail(corrupt(source, "not a keyward root share (format " + std::string(kFormat) + ")"));
-  const std::string checksum = j.value("checksum", "");
+  if (string_field(j, "format") != kFormat) return fail(corrupt(source, "not a keyward root share (format " + std::string(kFormat) + ")"));
+  const std::string checksum = string_field(j, "checksum");
   nlohmann::json without = j;
   without.erase("checksum");
   if (checksum.empty() || sha256_hex_prefix(without.dump(), 16) != checksum)

@@ -71,9 +71,16 @@ class Catalog {
   virtual Status set_kek_version(const KekVersionRecord& record) = 0;
   virtual Result<std::vector<KekVersionRecord>> kek_versions(const std::string& family) = 0;
 
-  // Rotation: DEKs of `family` under a version below `target`, after `after` in DEK ID order.
+  // Rotation: DEKs of `family` under a version below `target`, with after < DEK ID < before, in DEK
+  // ID order (workers split the ID space into shards).
   virtual Result<std::vector<DekRecord>> next_rewrap_batch(const std::string& family, std::uint32_t target,
-                                                           const envelope::DekId& after, std::size_t limit) = 0;
+                                                           const envelope::DekId& after, std::size_t limit,
+                                                           const envelope::DekId& before = max_dek_id()) = 0;
+  static envelope::DekId max_dek_id() {
+    envelope::DekId id{};
+    id.fill(0xFF);
+    return id;
+  }
   // Applies every rewrap in one transaction: all or nothing. Rewraps whose DEK is no longer at
   // `from_version` are skipped (already done by an earlier run). Returns how many were applied.
   virtual Result<std::size_t> apply_rewraps(const std::vector<Rewrap>& rewraps) = 0;
@@ -90,6 +97,8 @@ class Catalog {
   // Returns the number of DEKs destroyed.
   virtual Result<std::size_t> shred_scope(const std::string& scope, const std::string& reason) = 0;
   virtual Result<bool> is_shredded(const std::string& scope) = 0;
+  // True if the DEK belonged to a shredded scope (its ID is remembered, its key material is not).
+  virtual Result<bool> is_dek_shredded(const envelope::DekId& dek_id) = 0;
 };
 
 const char* kek_state_name(KekState state);

@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "hierarchy/kek_blob.h"
+#include "hierarchy/json_fields.h"
 
 namespace keyward::hierarchy {
 namespace {
@@ -109,18 +110,18 @@ Result<TranscriptSummary> verify_transcript(const std::string& path, const std::
     if (line.is_discarded() || !line.is_object()) return fail(broken(number, "not a JSON object"));
     // Lines are written in canonical form; any other byte sequence (even whitespace) is an edit.
     if (line.dump() != text) return fail(broken(number, "not in canonical form (the line was edited)"));
-    if (line.value("seq", std::uint64_t{~0ull}) != number - 1)
+    if (unsigned_field(line, "seq") != std::optional<std::uint64_t>(number - 1))
       return fail(broken(number, "sequence number is not " + std::to_string(number - 1) + " (line inserted, removed or reordered)"));
-    if (line.value("prev", "") != previous_hash)
+    if (string_field(line, "prev") != previous_hash)
       return fail(broken(number, "does not chain to the previous line (a line before it was changed, removed or inserted)"));
     if (number == 1) {
-      summary.public_key_pem = line.value("public_key", "");
-      if (line.value("algorithm", "") != kAlgorithm) return fail(broken(number, "unknown signature algorithm"));
+      summary.public_key_pem = string_field(line, "public_key");
+      if (string_field(line, "algorithm") != kAlgorithm) return fail(broken(number, "unknown signature algorithm"));
       key = load_public_key(public_key_pem.value_or(summary.public_key_pem));
       if (!key) return fail(broken(number, "the signer's public key does not parse"));
       summary.public_key_sha256 = key_fingerprint(key.get());
     }
-    auto signature = unbase64(line.value("sig", ""));
+    auto signature = unbase64(string_field(line, "sig"));
     if (!signature || !signature_valid(key.get(), canonical_without_sig(line), *signature))
       return fail(broken(number, "signature does not verify (line changed, or signed by another key)"));
     previous_hash = sha256_hex(text);

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hierarchy/labels.h"
+#include "hierarchy/json_fields.h"
 
 namespace keyward::hierarchy {
 
@@ -50,7 +51,7 @@ std::string KekBlob::to_json() const {
 Result<KekBlob> KekBlob::from_json(std::string_view text) {
   auto j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return make_error(ErrorCategory::corrupt_input, "KEK blob is not JSON");
-  if (j.value("format", "") != "keyward-kek-blob/v1")
+  if (string_field(j, "format") != "keyward-kek-blob/v1")
     return make_error(ErrorCategory::corrupt_input, "not a keyward KEK blob (format keyward-kek-blob/v1 expected)");
   try {
     KekBlob blob;

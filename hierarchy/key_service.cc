@@ -37,9 +37,13 @@ Result<ScopeKey> KeyService::key_for_encryption(const std::string& scope, const 
 
 Result<ScopeKey> KeyService::key_for_decryption(const envelope::DekId& dek_id) {
   KW_ASSIGN_OR_RETURN(auto record, catalog_.find_dek(dek_id));
-  if (!record)
-    return make_error(ErrorCategory::not_found, "DEK " + envelope::dek_id_hex(dek_id) +
-                                                    " is not in the catalog (wrong catalog, or its scope was shredded)");
+  if (!record) {
+    KW_ASSIGN_OR_RETURN(bool shredded, catalog_.is_dek_shredded(dek_id));
+    if (shredded)
+      return make_error(ErrorCategory::shredded, "DEK " + envelope::dek_id_hex(dek_id) +
+                                                     " was crypto-shredded with its scope: the value can never be decrypted");
+    return make_error(ErrorCategory::not_found, "DEK " + envelope::dek_id_hex(dek_id) + " is not in the catalog (wrong catalog?)");
+  }
   return load(*record);
 }
 

@@ -177,6 +177,7 @@ Status SqliteCatalog::migrate() {
           "CREATE INDEX deks_by_scope ON deks (scope, state);"
           "CREATE INDEX deks_by_kek ON deks (kek_family, kek_version, dek_id);"
           "CREATE TABLE tombstones (scope TEXT PRIMARY KEY, shredded INTEGER NOT NULL, reason TEXT NOT NULL);"
+          "CREATE TABLE shredded_deks (dek_id BLOB PRIMARY KEY, scope TEXT NOT NULL);"
           "CREATE TABLE file_refs (path TEXT PRIMARY KEY, kek_family TEXT NOT NULL, kek_version INTEGER NOT NULL,"
           "  scanned INTEGER NOT NULL);"
           "CREATE INDEX file_refs_by_kek ON file_refs (kek_family, kek_version);"
@@ -289,11 +290,12 @@ Result<std::vector<KekVersionRecord>> SqliteCatalog::kek_versions(const std::str
 }
 
 Result<std::vector<DekRecord>> SqliteCatalog::next_rewrap_batch(const std::string& family, std::uint32_t target,
-                                                                const envelope::DekId& after, std::size_t limit) {
+                                                                const envelope::DekId& after, std::size_t limit,
+                                                                const envelope::DekId& before) {
   KW_ASSIGN_OR_RETURN(auto query, prepare("SELECT dek_id, scope, kek_family, kek_version, wrapped, state, created, updated "
-                                          "FROM deks WHERE kek_family = ? AND kek_version < ? AND dek_id > ? "
+                                          "FROM deks WHERE kek_family = ? AND kek_version < ? AND dek_id > ? AND dek_id < ? "
                                           "ORDER BY dek_id LIMIT ?"));
-  query.bind(1, family).bind(2, std::int64_t{target}).bind(3, after).bind(4, static_cast<std::int64_t>(limit));
+  query.bind(1, family).bind(2, std::int64_t{target}).bind(3, after).bind(4, before).bind(5, static_cast<std::int64_t>(limit));
   std::vector<DekRecord> records;
   int rc;
   while ((rc = query.step()) == SQLITE_ROW) records.push_back(dek_from(query));
@@ -390,6 +392,10 @@ Result<std::size_t> SqliteCatalog::shred_scope(const std::string& scope, const s
   KW_TRY(exec("BEGIN IMMEDIATE"));
   std::size_t destroyed = 0;
   auto done = [&]() -> Status {
+    KW_ASSIGN_OR_RETURN(auto remember, prepare("INSERT OR IGNORE INTO shredded_deks (dek_id, scope) SELECT dek_id, scope FROM deks "
+                                               "WHERE scope = ?"));
+    remember.bind(1, scope);
+    if (remember.step() != SQLITE_DONE) return fail(sqlite_error("remembering shredded DEK IDs"));
     KW_ASSIGN_OR_RETURN(auto remove, prepare("DELETE FROM deks WHERE scope = ?"));
     remove.bind(1, scope);
     if (remove.step() != SQLITE_DONE) return fail(sqlite_error("deleting a scope's DEKs"));
@@ -405,6 +411,14 @@ Result<std::size_t> SqliteCatalog::shred_scope(const std::string& scope, const s
   }
   KW_TRY(exec("COMMIT"));
   return destroyed;
+}
+
+Result<bool> SqliteCatalog::is_dek_shredded(const envelope::DekId& dek_id) {
+  KW_ASSIGN_OR_RETURN(auto query, prepare("SELECT 1 FROM shredded_deks WHERE dek_id = ?"));
+  query.bind(1, dek_id);
+  const int rc = query.step();
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return fail(sqlite_error("reading shredded DEK IDs"));
+  return rc == SQLITE_ROW;
 }
 
 Result<bool> SqliteCatalog::is_shredded(const std::string& scope) {

@@ -30,7 +30,8 @@ class SqliteCatalog : public Catalog {
   Status set_kek_version(const KekVersionRecord& record) override;
   Result<std::vector<KekVersionRecord>> kek_versions(const std::string& family) override;
   Result<std::vector<DekRecord>> next_rewrap_batch(const std::string& family, std::uint32_t target,
-                                                   const envelope::DekId& after, std::size_t limit) override;
+                                                   const envelope::DekId& after, std::size_t limit,
+                                                   const envelope::DekId& before = max_dek_id()) override;
   Result<std::size_t> apply_rewraps(const std::vector<Rewrap>& rewraps) override;
   Result<std::map<std::uint32_t, std::uint64_t>> count_by_version(const std::string& family) override;
   Status set_rotation(const RotationRecord& record) override;
@@ -39,6 +40,7 @@ class SqliteCatalog : public Catalog {
   Result<std::uint64_t> references_to(const std::string& family, std::uint32_t version) override;
   Result<std::size_t> shred_scope(const std::string& scope, const std::string& reason) override;
   Result<bool> is_shredded(const std::string& scope) override;
+  Result<bool> is_dek_shredded(const envelope::DekId& dek_id) override;
 
   // Test hook: fail apply_rewraps after this many updates (inside the transaction).
   void fail_rewraps_after_for_test(std::size_t updates) { fail_after_ = updates; }

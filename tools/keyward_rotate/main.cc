@@ -1,0 +1,23 @@
+// keyward-rotate: rewrap every DEK under a new KEK version inside the token, without touching data.
+#include <CLI/CLI.hpp>
+
+#include "tools/common/cli.h"
+#include "tools/keyward_rotate/commands.h"
+
+int main(int argc, char** argv) {
+  using namespace keyward::cli;
+  harden_process();
+  CLI::App app{"keyward-rotate: KEK rotation (start, run, status, retire) and crypto-shredding"};
+  app.require_subcommand(1);
+  RotateOptions options;
+  add_rotate_commands(app, options);
+  bool done = false;
+  int code = parse_or_exit(app, argc, argv, done);
+  if (done) return code;
+  if (app.got_subcommand("start")) return run_start(options);
+  if (app.got_subcommand("run")) return run_rotation(options, argv[0]);
+  if (app.got_subcommand("worker")) return run_worker(options);
+  if (app.got_subcommand("status")) return run_status(options);
+  if (app.got_subcommand("retire")) return run_retire(options);
+  return run_shred(options);
+}

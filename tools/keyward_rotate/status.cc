@@ -1,0 +1,42 @@
+// keyward-rotate status
+#include <nlohmann/json.hpp>
+
+#include <iostream>
+
+#include "hierarchy/rotation.h"
+#include "tools/common/cli.h"
+#include "tools/keyward_rotate/context.h"
+
+namespace keyward::cli {
+
+int run_status(const RotateOptions& options) {
+  auto context = open_rotate_context(options);
+  if (!context) return report("keyward-rotate", context.error());
+  auto families = hierarchy::rotation_status(*context->token.hierarchy, *context->catalog);
+  if (!families) return report("keyward-rotate", families.error());
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& f : *families) {
+    nlohmann::json family{{"family", f.family}, {"token_versions", f.token_versions},
+                          {"rotation_in_progress", f.rotation_in_progress()}};
+    for (const auto& [version, count] : f.deks_by_version) family["deks_by_version"][std::to_string(version)] = count;
+    for (const auto& v : f.versions) family["catalog_versions"][std::to_string(v.version)] = hierarchy::kek_state_name(v.state);
+    if (f.rotation) family["rotation_target"] = f.rotation->target_version;
+    out.push_back(family);
+  }
+  if (options.json) {
+    std::cout << out.dump(2) << "\n";
+    return kExitOk;
+  }
+  for (const auto& f : *families) {
+    std::cout << f.family << ": token versions";
+    for (auto v : f.token_versions) std::cout << " v" << v;
+    std::cout << (f.rotation_in_progress() ? " — rotation to v" + std::to_string(f.rotation->target_version) + " IN PROGRESS"
+                                           : "")
+              << "\n";
+    for (const auto& [version, count] : f.deks_by_version) std::cout << "  v" << version << ": " << count << " DEK(s)\n";
+  }
+  if (families->empty()) std::cout << "no KEK families on the token\n";
+  return kExitOk;
+}
+
+}  // namespace keyward::cli
