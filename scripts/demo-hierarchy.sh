@@ -46,3 +46,18 @@ printf 'bob@example.com\n' | "$bin/keyward" field lookup --catalog "$cat" --scop
   --context table=users --context column=email
 echo "decrypted:"
 "$bin/keyward" field decrypt --catalog "$cat" --context table=users --context column=email --context row=1 < "$dir/emails.rand"
+
+step "9. Rotation: a new KEK version, every DEK rewrapped inside the token (catalog and envelope file)"
+export KEYWARD_CATALOG="$cat"
+"$bin/keyward-rotate" start --kek payments
+"$bin/keyward-rotate" run --workers 2 "$dir/sample.kw"
+"$bin/keyward-rotate" status
+echo "the envelope's key section now names:"
+"$bin/keyward" inspect "$dir/sample.kw" | grep '"kek_label"'
+
+step "10. Retire the old KEK version (allowed: nothing references it any more), then decrypt everything again"
+"$bin/keyward-rotate" retire --kek payments --version 1 --escrow "$dir/payments-v1.escrow.kekblob"
+"$bin/keyward" decrypt --context tenant=demo --context purpose=sample "$dir/sample.kw" "$dir/sample.again"
+cmp "$dir/sample.bin" "$dir/sample.again" && echo "sample file decrypts under v2: identical"
+"$bin/keyward" field decrypt --context table=users --context column=email --context row=1 < "$dir/emails.rand"
+"$bin/keyward-ceremony" verify
