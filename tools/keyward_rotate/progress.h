@@ -11,7 +11,8 @@ namespace keyward::cli {
 class ProgressDisplay {
  public:
   ProgressDisplay(std::string phase, std::uint64_t total, bool json);
-  void update(std::uint64_t done);
+  // `total` (when non-zero) replaces the total given at construction (file counts are known late).
+  void update(std::uint64_t done, std::uint64_t total = 0);
   void finish(std::uint64_t done);
 
  private:
@@ -21,6 +22,7 @@ class ProgressDisplay {
   bool json_, terminal_;
   std::chrono::steady_clock::time_point start_, last_print_{};
   std::uint64_t last_decile_ = 0;
+  std::uint64_t last_printed_ = UINT64_MAX;
 };
 
 }  // namespace keyward::cli

@@ -182,7 +182,7 @@ int run_rotation(const RotateOptions& options, const char* self) {
   if (!options.paths.empty()) {
     ProgressDisplay file_progress("envelope files", 0, options.json);
     auto files = hierarchy::rewrap_files(hierarchy, catalog, options.paths, targets,
-                                         [&](const hierarchy::RotationProgress& p) { file_progress.update(p.done); });
+                                         [&](const hierarchy::RotationProgress& p) { file_progress.update(p.done, p.total); });
     if (!files) return report(kTool, files.error());
     file_progress.finish(files->seen);
     std::cerr << "keyward-rotate: " << files->rewrapped << " envelope key section(s) rewrapped, " << files->skipped
