@@ -1,6 +1,6 @@
 // Rewrap costs on the token named by KEYWARD_TOKEN (bench/rotation.sh sets one up with KEK family
 // "bench" at two versions):
-//  - BM_RawTokenFloor: the bare PKCS#11 loop C_UnwrapKey + C_WrapKey + C_DestroyObject on one session,
+//  - BM_RawTokenFloor: the bare PKCS#11 loop unwrap + wrap + destroy (Session calls) on one session,
 //    handles looked up once — the floor a rotation worker is compared with;
 //  - BM_RewrapInToken: KeyHierarchy::rewrap_dek_in_token (pool, handle cache, policy templates);
 //  - BM_EnvelopeKeySectionRewrap: rewrapping the key section of a 10 GiB (sparse) envelope in place.

@@ -53,7 +53,7 @@ std::vector<std::string> ModuleProfile::missing() const {
         "policy)");
   if (!data_objects) out.push_back("CKO_DATA token objects (KEK blobs are kept only in the ceremony's files)");
   if (!unextractable_enforced)
-    out.push_back("CKA_EXTRACTABLE=false is not enforced by C_WrapKey (any wrapping key can export a root or KEK)");
+    out.push_back("CKA_EXTRACTABLE=false is not enforced by the token's wrap operation (any wrapping key can export a root or KEK)");
   if (!modifiable_enforced)
     out.push_back("CKA_MODIFIABLE=false is not enforced by C_SetAttributeValue (labels can be changed)");
   return out;

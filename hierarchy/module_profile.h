@@ -2,7 +2,7 @@
 //
 // SoftHSM 2.6.1 implements and enforces all of them. NSS softoken 3.87, measured by the probe below:
 // refuses CKA_COPYABLE and CKA_ALLOWED_MECHANISMS on token keys (CKR_GENERAL_ERROR), stores
-// CKA_UNWRAP_TEMPLATE without enforcing it, cannot store CKO_DATA objects, and lets C_WrapKey export a
+// CKA_UNWRAP_TEMPLATE without enforcing it, cannot store CKO_DATA objects, and lets its wrap operation export a
 // key whose CKA_EXTRACTABLE is false. NSS softoken must never hold a production root.
 //
 // keyward never drops an attribute silently: a module that lacks one is refused unless the caller
@@ -20,9 +20,9 @@ namespace keyward::hierarchy {
 struct ModuleProfile {
   bool copyable = true;            // CKA_COPYABLE
   bool allowed_mechanisms = true;  // CKA_ALLOWED_MECHANISMS
-  bool unwrap_template = true;     // CKA_UNWRAP_TEMPLATE, accepted and enforced by C_UnwrapKey
+  bool unwrap_template = true;     // CKA_UNWRAP_TEMPLATE, accepted and enforced on unwrap
   bool data_objects = true;        // private CKO_DATA token objects (where KEK blobs are kept)
-  bool unextractable_enforced = true;  // C_WrapKey refuses a key with CKA_EXTRACTABLE=false
+  bool unextractable_enforced = true;  // wrapping refuses a key with CKA_EXTRACTABLE=false
   bool modifiable_enforced = true;     // C_SetAttributeValue refuses any change when CKA_MODIFIABLE=false
 
   bool complete() const {

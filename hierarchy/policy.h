@@ -21,10 +21,10 @@ inline constexpr CK_ULONG kKeyBytes = 32;  // AES-256 everywhere
 // The one wrap mechanism roots and KEKs may be used with (CKA_ALLOWED_MECHANISMS).
 const std::vector<CK_MECHANISM_TYPE>& wrap_mechanisms();
 
-// Root key generated in the token (CKA_LOCAL, never extractable): C_GenerateKey template.
+// Root key generated in the token (CKA_LOCAL, never extractable): key generation template.
 p11::AttributeTemplate root_generate_template(std::string_view label, std::span<const std::uint8_t> id,
                                               const ModuleProfile& profile = {});
-// Root key imported from M-of-N shares: C_CreateObject template carrying the material.
+// Root key imported from M-of-N shares: object creation template carrying the material.
 p11::AttributeTemplate root_import_template(std::string_view label, std::span<const std::uint8_t> id,
                                             const SecretBytes& material, const ModuleProfile& profile = {});
 // CKA_UNWRAP_TEMPLATE of a root: whatever is unwrapped under a root is a KEK (private, sensitive,
@@ -33,7 +33,7 @@ p11::AttributeTemplate root_unwrap_template(const ModuleProfile& profile = {});
 
 // Fresh KEK material: an extractable session key that exists only to be wrapped under the root.
 p11::AttributeTemplate kek_material_template();
-// C_UnwrapKey template for a KEK under its root: a token object (or a session object, to check a
+// Unwrap template for a KEK under its root: a token object (or a session object, to check a
 // blob) with the KEK policy and its own CKA_UNWRAP_TEMPLATE.
 p11::AttributeTemplate kek_unwrap_template(std::string_view label, std::span<const std::uint8_t> id, bool token_object,
                                            const ModuleProfile& profile = {});

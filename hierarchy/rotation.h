@@ -44,7 +44,7 @@ Shard shard_of(unsigned index, unsigned count);
 
 // Rewraps the catalog DEKs of `family` below `target` inside `shard`, `batch` at a time, stopping
 // after about `max_rewraps` (0: no limit) so that a long-running worker can re-initialise its module
-// (SoftHSM keeps ~240 bytes per destroyed session object until C_Finalize). Returns the number
+// (SoftHSM keeps ~240 bytes per destroyed session object until the module is finalised). Returns the number
 // rewrapped by this call (DEKs already done by an earlier run are not counted).
 Result<std::uint64_t> rewrap_catalog(KeyHierarchy& hierarchy, Catalog& catalog, const std::string& family,
                                      std::uint32_t target, const Shard& shard, std::size_t batch,

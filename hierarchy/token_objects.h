@@ -17,7 +17,7 @@ struct TokenObject {
   std::optional<ParsedLabel> parsed;  // nullopt: starts with keyward/ but does not follow the scheme
 };
 
-// Every object whose label starts with "keyward/" (one C_FindObjects scan; keep token objects few).
+// Every object whose label starts with "keyward/" (one object search; keep token objects few).
 Result<std::vector<TokenObject>> list_keyward_objects(p11::Session& session);
 
 }  // namespace keyward::hierarchy

@@ -34,6 +34,8 @@ Result<std::unique_ptr<TokenSigner>> TokenSigner::open(const Token& token, const
   if (PKCS11_CTX_load(state.context, options.path.c_str()) != 0)
     return fail(libp11_error("cannot load module '" + options.path + "'"));
 
+  // libp11 reads token state and may log in: the same cross-process lock as our own calls.
+  KW_ASSIGN_OR_RETURN(auto state_lock, token.module()->lock_token_state());
   PKCS11_SLOT* slots = nullptr;
   unsigned int slot_count = 0;
   if (PKCS11_enumerate_slots(state.context, &slots, &slot_count) != 0) return fail(libp11_error("cannot list slots"));
@@ -56,6 +58,7 @@ Result<std::unique_ptr<TokenSigner>> TokenSigner::open(const Token& token, const
     if (PKCS11_login(slot, 0, reinterpret_cast<const char*>(terminated.reveal().data())) != 0)
       return fail(libp11_error("login to " + token.info().describe() + " failed"));
   }
+  state_lock.release();
 
   PKCS11_KEY* keys = nullptr;
   unsigned int key_count = 0;

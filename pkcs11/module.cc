@@ -86,6 +86,7 @@ Result<std::shared_ptr<Module>> Module::load(const ModuleOptions& options) {
   CK_C_INITIALIZE_ARGS args{};
   args.flags = CKF_OS_LOCKING_OK;
   args.pReserved = options.init_reserved ? reserved.data() : nullptr;
+  KW_ASSIGN_OR_RETURN(auto state_lock, ModuleStateLock::acquire(options.path));
   CK_RV rv = functions->C_Initialize(&args);
   bool finalize_on_close = true;
   if (rv == CKR_CRYPTOKI_ALREADY_INITIALIZED) {

@@ -12,6 +12,7 @@
 
 #include "pkcs11/ck.h"
 #include "pkcs11/error.h"
+#include "pkcs11/module_state_lock.h"
 
 namespace keyward::p11 {
 
@@ -41,6 +42,9 @@ class Module {
   CK_FUNCTION_LIST* functions() const { return functions_; }
   const ModuleOptions& options() const { return options_; }
   Result<ModuleInfo> info() const;
+  // Holds other keyward processes off this module's on-disk token state (see module_state_lock.h).
+  // Take it around C_Initialize, token discovery, C_Login and token initialisation; never nested.
+  Result<ModuleStateLock> lock_token_state() const { return ModuleStateLock::acquire(options_.path); }
 
  private:
   Module(ModuleOptions options, void* library, CK_FUNCTION_LIST* functions, bool finalize_on_close,

@@ -99,6 +99,7 @@ Result<SecretBytes> pin_from_prompt(std::string_view what) {
 }  // namespace
 
 Result<SecretBytes> read_pin(std::string_view source, std::string_view what) {
+  if (what.empty()) what = "PIN";
   if (source.starts_with("file:")) {
     std::string path(source.substr(5));
     // RFC 8089 file URIs may carry an empty authority: file:///path.

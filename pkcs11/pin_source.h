@@ -14,6 +14,7 @@ namespace keyward::p11 {
 //   prompt — asks on the controlling terminal with echo off.
 // Errors: usage for an unknown form, io when the file or variable cannot be read, naming the
 // source (never the PIN). A group- or world-readable PIN file is refused.
-Result<SecretBytes> read_pin(std::string_view source, std::string_view what = "PIN");
+// `what` names the secret in messages ("user PIN", "SO PIN"…; empty: "PIN").
+Result<SecretBytes> read_pin(std::string_view source, std::string_view what = {});
 
 }  // namespace keyward::p11

@@ -58,6 +58,8 @@ void Session::close() noexcept {
 }
 
 Status Session::login(CK_USER_TYPE user, const SecretBytes& pin) {
+  // SoftHSM rewrites its token file on every login (see module_state_lock.h).
+  KW_ASSIGN_OR_RETURN(auto state_lock, module_->lock_token_state());
   CK_RV rv = fn()->C_Login(handle_, user, pin_pointer(pin), pin.size());
   if (rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN) return {};
   return fail(token_error("C_Login", rv));
@@ -76,6 +78,7 @@ Result<CK_STATE> Session::state() const {
 }
 
 Status Session::init_user_pin(const SecretBytes& pin) {
+  KW_ASSIGN_OR_RETURN(auto state_lock, module_->lock_token_state());
   if (CK_RV rv = fn()->C_InitPIN(handle_, pin_pointer(pin), pin.size()); rv != CKR_OK)
     return fail(token_error("C_InitPIN", rv));
   return {};

@@ -41,6 +41,7 @@ std::string TokenInfo::describe() const {
 }
 
 Result<std::vector<TokenInfo>> Token::list(Module& module) {
+  KW_ASSIGN_OR_RETURN(auto state_lock, module.lock_token_state());
   KW_ASSIGN_OR_RETURN(auto slots, slots_with_tokens(module));
   std::vector<TokenInfo> tokens;
   for (CK_SLOT_ID slot : slots) {
@@ -51,6 +52,7 @@ Result<std::vector<TokenInfo>> Token::list(Module& module) {
 }
 
 Result<Token> Token::find(std::shared_ptr<Module> module, const TokenUri& uri) {
+  KW_ASSIGN_OR_RETURN(auto state_lock, module->lock_token_state());
   KW_ASSIGN_OR_RETURN(auto slots, slots_with_tokens(*module));
   std::vector<TokenInfo> matching, present;
   for (CK_SLOT_ID slot : slots) {
@@ -77,6 +79,7 @@ Result<Token> Token::find(std::shared_ptr<Module> module, const TokenUri& uri) {
 }
 
 Result<Token> Token::find_by_slot(std::shared_ptr<Module> module, CK_SLOT_ID slot) {
+  KW_ASSIGN_OR_RETURN(auto state_lock, module->lock_token_state());
   KW_ASSIGN_OR_RETURN(auto info, read_token_info(*module, slot));
   return Token(std::move(module), std::move(info));
 }
@@ -103,8 +106,12 @@ Result<Token> Token::initialize(const SecretBytes& so_pin, std::string_view labe
   CK_UTF8CHAR padded[32];
   std::memset(padded, ' ', sizeof padded);
   std::memcpy(padded, label.data(), label.size());
-  CK_RV rv = module_->functions()->C_InitToken(info_.slot, const_cast<CK_UTF8CHAR_PTR>(so_pin.reveal().data()),
-                                               so_pin.size(), padded);
+  CK_RV rv = CKR_OK;
+  {
+    KW_ASSIGN_OR_RETURN(auto state_lock, module_->lock_token_state());
+    rv = module_->functions()->C_InitToken(info_.slot, const_cast<CK_UTF8CHAR_PTR>(so_pin.reveal().data()), so_pin.size(),
+                                           padded);
+  }
   if (rv != CKR_OK) return fail(token_error("C_InitToken", rv).with_context("token in slot " + std::to_string(info_.slot)));
   // Find it again: SoftHSM moves a freshly initialised token to a new slot ID.
   KW_ASSIGN_OR_RETURN(auto tokens, list(*module_));

@@ -38,20 +38,28 @@ expect_status 0 "everything still decrypts after retire" -- "$seed" files --map 
 
 # Kill run with SIGKILL at random moments until 20 kills landed mid-flight, rerunning each time; when a run got to finish,
 # the next rotation starts, so that every kill lands on work in progress. Then finish and check.
-version=2; kills=0; attempts=0
+# SoftHSM 2.6.1 rewrites token.object (truncate, then write) on every C_Login: a SIGKILL in that window leaves it
+# empty and the token gone. That is the module's defect, not keyward's, so the harness keeps a copy and puts it back
+# when a kill landed there, and says how often (keyward's own state, catalog and files, is never touched).
+token_object=$(find "$work/tok/tokens" -name token.object)
+cp -p "$token_object" "$work/token.object.copy"
+version=2; kills=0; attempts=0; module_damage=0
 while [ "$kills" -lt 20 ] && [ "$attempts" -lt 60 ]; do
   attempts=$((attempts + 1))
   if "$rotate" status --json | grep -q '"rotation_in_progress": false'; then
     "$rotate" start --kek payments >/dev/null; version=$((version + 1))
   fi
-  "$rotate" run --workers 2 --batch 250 "$work/files" >/dev/null 2>&1 &
+  # In its own process group, so that the kill takes the workers too and none runs on into the next attempt.
+  setsid "$rotate" run --workers 2 --batch 250 "$work/files" >/dev/null 2>&1 &
   pid=$!
   sleep "0.$(( RANDOM % 6 ))$(( RANDOM % 10 ))"
-  if kill -9 "$pid" 2>/dev/null; then kills=$((kills + 1)); fi
-  pkill -9 -f "keyward-rotate worker" 2>/dev/null || true
+  if kill -9 -- "-$pid" 2>/dev/null; then kills=$((kills + 1)); fi
   wait "$pid" 2>/dev/null || true
+  if [ "$(stat -c %s "$token_object")" != "$(stat -c %s "$work/token.object.copy")" ]; then
+    cp -p "$work/token.object.copy" "$token_object"; module_damage=$((module_damage + 1)); fi
 done
-echo "     ($kills of $attempts runs killed mid-flight, over rotations up to v$version)"
+echo "     ($kills of $attempts runs killed mid-flight, over rotations up to v$version;" \
+  "$module_damage kill(s) landed in SoftHSM's login write to token.object, which the harness restored)"
 [ "$kills" -ge 20 ] && pass "20 runs killed with SIGKILL mid-flight" || flunk "only $kills runs killed mid-flight"
 expect_status 0 "the rerun after the kills completes" -- "$rotate" run --workers 2 "$work/files"
 expect_status 0 "zero catalog DEKs lost after 20 SIGKILLs" -- "$seed" verify --catalog "$KEYWARD_CATALOG" --kek payments \
@@ -61,18 +69,19 @@ expect_status 0 "zero files lost after 20 SIGKILLs" -- "$seed" files --map "$wor
 # Readers during a rotation see zero failures.
 expect_status 0 "start another rotation" -- "$rotate" start --kek payments
 version=$((version + 1))
-"$rotate" run --workers 2 --batch 200 "$work/files" >/dev/null 2>&1 &
+"$rotate" run --workers 2 --batch 200 "$work/files" >"$work/readers-run.log" 2>&1 &
 rotation_pid=$!
 reads=0; read_failures=0
 while kill -0 "$rotation_pid" 2>/dev/null || [ "$reads" -lt 50 ]; do
   i=$(( (RANDOM % 200) + 1 )); f=$(find "$work/files" -name "f$i.kw")
-  if "$kw" decrypt "$f" "$work/reader.out" 2>/dev/null && cmp -s "$work/reader.out" "$work/plain.$i"; then :; else
-    read_failures=$((read_failures + 1)); fi
+  if "$kw" decrypt "$f" "$work/reader.out" 2>"$work/reader.err" && cmp -s "$work/reader.out" "$work/plain.$i"; then :; else
+    read_failures=$((read_failures + 1)); sed "s#^#     | f$i: #" "$work/reader.err"; fi
   reads=$((reads + 1))
   [ "$reads" -ge 150 ] && break
 done
-wait "$rotation_pid"; rc=$?
-[ "$rc" = 0 ] && pass "the rotation under readers completed" || flunk "rotation under readers exited $rc"
+rc=0; wait "$rotation_pid" || rc=$?
+if [ "$rc" = 0 ]; then pass "the rotation under readers completed"; else
+  flunk "rotation under readers exited $rc"; sed 's/^/     | /' "$work/readers-run.log" | tail -20; fi
 [ "$read_failures" = 0 ] && pass "$reads reads during the rotation, zero failures" || flunk "$read_failures of $reads reads failed"
 expect_status 0 "catalog DEKs all decrypt after it" -- "$seed" verify --catalog "$KEYWARD_CATALOG" --kek payments \
   --manifest "$work/manifest" --version "$version"

@@ -12,7 +12,7 @@ namespace keyward::cli {
 
 struct EnvelopeCommand {
   TokenOptions token;
-  std::string kek;
+  std::string kek_family;
   std::vector<std::string> context;  // k=v
   std::string in, out;
   unsigned threads = 1;

@@ -12,7 +12,7 @@ namespace keyward::cli {
 void add_encrypt_command(CLI::App& app, EnvelopeCommand& command) {
   auto* sub = app.add_subcommand("encrypt", "Encrypt IN into an envelope OUT under a fresh DEK wrapped by KEK family NAME");
   add_token_options(*sub, command.token);
-  sub->add_option("--kek", command.kek, "KEK family; the DEK is wrapped under its newest version")->required();
+  sub->add_option("--kek", command.kek_family, "KEK family; the DEK is wrapped under its newest version")->required();
   sub->add_option("--context", command.context, "key=value bound to the ciphertext (repeat); decrypt needs the same");
   sub->add_option("--threads", command.threads, "threads for AES-GCM segments")->check(CLI::Range(1u, 64u))->capture_default_str();
   sub->add_option("--segment-size", command.segment_size, "plaintext bytes per segment")
@@ -26,13 +26,13 @@ int run_encrypt(const EnvelopeCommand& command) {
   if (!context) return report("keyward", context.error());
   auto token = open_token(command.token);
   if (!token) return report("keyward", token.error());
-  auto key = hierarchy::new_data_key(*token->hierarchy, command.kek);
+  auto key = hierarchy::new_data_key(*token->hierarchy, command.kek_family);
   if (!key) return report("keyward", key.error());
   auto written = envelope::encrypt_file_atomically(command.in, command.out, key->dek, key->id, key->section, *context,
                                                    envelope::EncryptOptions{command.segment_size, command.threads});
   key->dek.wipe();
   if (!written) return report("keyward", written.error());
-  std::cerr << "keyward: encrypted " << *written << " bytes under " << command.kek << " v" << key->section.kek_version
+  std::cerr << "keyward: encrypted " << *written << " bytes under " << command.kek_family << " v" << key->section.kek_version
             << " (DEK " << envelope::dek_id_hex(key->id) << ")\n";
   return kExitOk;
 }

@@ -39,7 +39,7 @@ Result<Session> open_session(const FieldCommand& command) {
 int field_encrypt(const FieldCommand& command, const envelope::EncryptionContext& context) {
   auto session = open_session(command);
   if (!session) return report(kTool, session.error());
-  auto key = session->keys->key_for_encryption(command.scope, command.kek);
+  auto key = session->keys->key_for_encryption(command.scope, command.kek_family);
   if (!key) return report(kTool, key.error());
   const auto suite = command.suite == "deterministic" ? envelope::FieldSuite::deterministic : envelope::FieldSuite::randomized;
   for (std::string line; std::getline(std::cin, line);) {
@@ -105,7 +105,7 @@ void add_field_commands(CLI::App& app, FieldCommand& command) {
   auto* encrypt = field->add_subcommand("encrypt", "Encrypt each stdin line under the scope's DEK; print one value per line");
   common(encrypt);
   encrypt->add_option("--scope", command.scope, "DEK scope, e.g. tenant:acme/table:users/column:email")->required();
-  encrypt->add_option("--kek", command.kek, "KEK family for a new scope DEK")->required();
+  encrypt->add_option("--kek", command.kek_family, "KEK family for a new scope DEK")->required();
   encrypt->add_option("--suite", command.suite, "randomized (default) or deterministic (equality lookups)")
       ->check(CLI::IsMember({"randomized", "deterministic"}))
       ->capture_default_str();

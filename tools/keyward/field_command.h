@@ -12,7 +12,7 @@ namespace keyward::cli {
 struct FieldCommand {
   TokenOptions token;
   std::string catalog = "keyward-catalog.db";
-  std::string scope, kek, suite = "randomized";
+  std::string scope, kek_family, suite = "randomized";
   std::vector<std::string> context;
   unsigned blind_index = 0;
 };

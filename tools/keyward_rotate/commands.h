@@ -13,7 +13,7 @@ namespace keyward::cli {
 struct RotateOptions {
   TokenOptions token;
   std::string catalog = "keyward-catalog.db";
-  std::string kek;
+  std::string kek_family;
   unsigned version = 0;
   unsigned workers = 1;
   std::size_t batch = 1000;

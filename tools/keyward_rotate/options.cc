@@ -13,10 +13,10 @@ void add_rotate_commands(CLI::App& app, RotateOptions& options) {
   };
   auto* start = app.add_subcommand("start", "Create the next KEK version; new DEKs go under it, older versions still decrypt");
   common(start);
-  start->add_option("--kek", options.kek, "KEK family")->required();
+  start->add_option("--kek", options.kek_family, "KEK family")->required();
   auto* run = app.add_subcommand("run", "Rewrap every DEK under an older version (catalog, and envelope files in PATHs)");
   common(run);
-  run->add_option("--kek", options.kek, "only this family (default: every family with DEKs under an older version)");
+  run->add_option("--kek", options.kek_family, "only this family (default: every family with DEKs under an older version)");
   run->add_option("--workers", options.workers, "worker processes (PKCS#11 modules scale across processes)")
       ->check(CLI::Range(1u, 64u))->capture_default_str();
   run->add_option("--batch", options.batch, "DEKs per catalog transaction")->check(CLI::Range(1, 100000))->capture_default_str();
@@ -25,7 +25,7 @@ void add_rotate_commands(CLI::App& app, RotateOptions& options) {
   auto* worker = app.add_subcommand("worker", "(internal) one worker process of run");
   worker->group("");  // hidden from --help
   common(worker);
-  worker->add_option("--kek", options.kek)->required();
+  worker->add_option("--kek", options.kek_family)->required();
   worker->add_option("--target", options.target)->required();
   worker->add_option("--shard", options.shard)->required();
   worker->add_option("--shards", options.shards)->required();
@@ -35,13 +35,13 @@ void add_rotate_commands(CLI::App& app, RotateOptions& options) {
   status->add_flag("--json", options.json, "machine-readable output");
   auto* retire = app.add_subcommand("retire", "Destroy an old KEK version in the token once nothing references it");
   common(retire);
-  retire->add_option("--kek", options.kek, "KEK family")->required();
+  retire->add_option("--kek", options.kek_family, "KEK family")->required();
   retire->add_option("--version", options.version, "version to retire")->required();
   retire->add_option("--escrow", options.escrow, "first write the version's root-wrapped blob to this new file");
   auto* shred = app.add_subcommand("shred", "Crypto-shred a scope: destroy its DEKs (and, with --kek, that KEK family)");
   common(shred);
   shred->add_option("--scope", options.scope, "the scope (tenant, subject…) to shred")->required();
-  shred->add_option("--kek", options.kek, "also destroy every version of this scope's own KEK family in the token");
+  shred->add_option("--kek", options.kek_family, "also destroy every version of this scope's own KEK family in the token");
 }
 
 }  // namespace keyward::cli

@@ -13,9 +13,9 @@ int run_retire(const RotateOptions& options) {
   if (!context) return report("keyward-rotate", context.error());
   std::optional<std::string> escrow;
   if (!options.escrow.empty()) escrow = options.escrow;
-  auto retired = hierarchy::retire_kek_version(*context->token.hierarchy, *context->catalog, options.kek, options.version, escrow);
+  auto retired = hierarchy::retire_kek_version(*context->token.hierarchy, *context->catalog, options.kek_family, options.version, escrow);
   if (!retired) return report("keyward-rotate", retired.error());
-  std::cout << "retired " << hierarchy::kek_label(options.kek, options.version) << ": destroyed in the token"
+  std::cout << "retired " << hierarchy::kek_label(options.kek_family, options.version) << ": destroyed in the token"
             << (escrow ? ", blob escrowed in " + *escrow : "") << "\n";
   return kExitOk;
 }
@@ -26,21 +26,21 @@ int run_shred(const RotateOptions& options) {
   auto destroyed = context->catalog->shred_scope(options.scope, "keyward-rotate shred");
   if (!destroyed) return report("keyward-rotate", destroyed.error());
   std::uint32_t keks = 0;
-  if (!options.kek.empty()) {
+  if (!options.kek_family.empty()) {
     // The scope's own KEK family: every version goes, so envelopes under it can never be opened.
     auto versions = context->token.hierarchy->list_keks();
     if (!versions) return report("keyward-rotate", versions.error());
     for (const auto& kek : *versions) {
-      if (kek.ref.name != options.kek) continue;
+      if (kek.ref.name != options.kek_family) continue;
       if (auto gone = context->token.hierarchy->destroy_kek(kek.ref); !gone) return report("keyward-rotate", gone.error());
       (void)context->catalog->set_kek_version({kek.ref.name, kek.ref.version, hierarchy::KekState::retired, 0, 0});
       ++keks;
     }
-    if (auto tombstone = context->catalog->shred_scope("kek:" + options.kek, "keyward-rotate shred"); !tombstone)
+    if (auto tombstone = context->catalog->shred_scope("kek:" + options.kek_family, "keyward-rotate shred"); !tombstone)
       return report("keyward-rotate", tombstone.error());
   }
   std::cout << "shredded scope '" << options.scope << "': " << *destroyed << " DEK(s) destroyed"
-            << (keks ? ", " + std::to_string(keks) + " KEK version(s) of '" + options.kek + "' destroyed in the token" : "")
+            << (keks ? ", " + std::to_string(keks) + " KEK version(s) of '" + options.kek_family + "' destroyed in the token" : "")
             << "; a tombstone prevents re-creation\n";
   return kExitOk;
 }

@@ -24,7 +24,7 @@ namespace {
 
 constexpr std::string_view kTool = "keyward-rotate";
 // A worker re-initialises its module after this many rewraps to bound its memory (SoftHSM keeps
-// ~240 bytes per destroyed session object until C_Finalize: +24 MB per 100 000 rewraps otherwise).
+// ~240 bytes per destroyed session object until the module is finalised: +24 MB per 100 000 rewraps otherwise).
 constexpr std::uint64_t kRewrapsPerModuleLifetime = 20'000;
 
 struct Child {
@@ -119,11 +119,11 @@ int run_worker(const RotateOptions& options) {
   const auto shard = hierarchy::shard_of(options.shard, options.shards);
   std::uint64_t total = 0;
   for (;;) {
-    // One module lifetime: open, rewrap up to the limit, close (C_Finalize releases SoftHSM's memory).
+    // One module lifetime: open, rewrap up to the limit, close (finalising the module releases SoftHSM's memory).
     auto context = open_rotate_context(options, 1);
     if (!context) return report(kTool, context.error());
     auto rewrapped = hierarchy::rewrap_catalog(
-        *context->token.hierarchy, *context->catalog, options.kek, options.target, shard, options.batch,
+        *context->token.hierarchy, *context->catalog, options.kek_family, options.target, shard, options.batch,
         [&](const hierarchy::RotationProgress& p) {
           std::printf("{\"done\":%llu}\n", static_cast<unsigned long long>(total + p.done));
           std::fflush(stdout);
@@ -147,15 +147,15 @@ int run_rotation(const RotateOptions& options, const char* self) {
   std::map<std::string, std::uint32_t> targets;
   std::uint64_t pending = 0;
   for (const auto& family : *families) {
-    if (!options.kek.empty() && family.family != options.kek) continue;
+    if (!options.kek_family.empty() && family.family != options.kek_family) continue;
     if (family.token_versions.empty()) continue;
     const std::uint32_t target = *std::max_element(family.token_versions.begin(), family.token_versions.end());
     targets[family.family] = target;
     for (const auto& [version, count] : family.deks_by_version)
       if (version < target) pending += count;
   }
-  if (!options.kek.empty() && targets.empty())
-    return report(kTool, Error{ErrorCategory::not_found, "no KEK family '" + options.kek + "' on the token", std::nullopt});
+  if (!options.kek_family.empty() && targets.empty())
+    return report(kTool, Error{ErrorCategory::not_found, "no KEK family '" + options.kek_family + "' on the token", std::nullopt});
 
   ProgressDisplay catalog_progress("catalog DEKs", pending, options.json);
   std::uint64_t base = 0;

@@ -12,7 +12,7 @@ namespace keyward::cli {
 void add_init_token_command(CLI::App& app, InitTokenCommand& command) {
   auto* sub = app.add_subcommand("init", "Initialise the module's first free token slot (SO and user PINs from files)");
   sub->add_option("--module", command.module_path, "PKCS#11 module path")->capture_default_str();
-  sub->add_option("--x-init-reserved", command.init_reserved, "C_Initialize pReserved string (NSS softoken)");
+  sub->add_option("--x-init-reserved", command.init_reserved, "module initialisation string (pReserved; NSS softoken needs one)");
   sub->add_option("--label", command.label, "token label (1-32 bytes)")->required();
   sub->add_option("--so-pin-source", command.so_pin_source, "file:PATH or env:NAME holding the SO PIN")->required();
   sub->add_option("--user-pin-source", command.user_pin_source, "file:PATH or env:NAME holding the user PIN")
