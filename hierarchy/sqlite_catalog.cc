@@ -292,8 +292,10 @@ Result<std::vector<KekVersionRecord>> SqliteCatalog::kek_versions(const std::str
 Result<std::vector<DekRecord>> SqliteCatalog::next_rewrap_batch(const std::string& family, std::uint32_t target,
                                                                 const envelope::DekId& after, std::size_t limit,
                                                                 const envelope::DekId& before) {
+  // Walk the primary key from the cursor: the unary + keeps SQLite off deks_by_kek, whose range on
+  // kek_version would make it sort every remaining row for each batch (quadratic over a rotation).
   KW_ASSIGN_OR_RETURN(auto query, prepare("SELECT dek_id, scope, kek_family, kek_version, wrapped, state, created, updated "
-                                          "FROM deks WHERE kek_family = ? AND kek_version < ? AND dek_id > ? AND dek_id < ? "
+                                          "FROM deks WHERE +kek_family = ? AND +kek_version < ? AND dek_id > ? AND dek_id < ? "
                                           "ORDER BY dek_id LIMIT ?"));
   query.bind(1, family).bind(2, std::int64_t{target}).bind(3, after).bind(4, before).bind(5, static_cast<std::int64_t>(limit));
   std::vector<DekRecord> records;

@@ -6,7 +6,7 @@
 // token in that window sees an empty or partial token.object: "no token", or CKR_GENERAL_ERROR from
 // C_GetTokenInfo (SoftHSMv2 #757 reports the same under parallel use). keyward processes that share a
 // module therefore take this advisory lock, so they never race each other there. Processes outside
-// keyward are not covered; docs/OPERATIONS.md says what that means.
+// keyward are not covered; docs/ROTATION.md says what that means.
 #pragma once
 
 #include <chrono>
