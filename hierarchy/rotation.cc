@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <future>
 #include <set>
 
 #include "envelope/key_slots.h"
@@ -78,24 +79,39 @@ Result<std::uint64_t> rewrap_catalog(KeyHierarchy& hierarchy, Catalog& catalog, 
                                      const ProgressCallback& progress, std::uint64_t max_rewraps) {
   // Shard bounds are exclusive; the only IDs no shard covers are all-zero and all-FF, which random
   // 128-bit DEK IDs are not (probability 2^-127).
-  envelope::DekId cursor = shard.after;
-  std::uint64_t rewrapped = 0;
   const KekRef to{family, target};
-  for (;;) {
-    KW_ASSIGN_OR_RETURN(auto batch, catalog.next_rewrap_batch(family, target, cursor, batch_size, shard.before));
-    if (batch.empty()) break;
+  auto fetch_after = [&](const envelope::DekId& cursor) {
+    return catalog.next_rewrap_batch(family, target, cursor, batch_size, shard.before);
+  };
+  // The commit of batch k (a durable transaction: fsync) runs on a helper thread while the token
+  // rewraps batch k+1. The catalog is still used by one thread at a time: the next batch is read only
+  // after the previous commit has finished.
+  std::future<Result<std::size_t>> committing;
+  std::uint64_t rewrapped = 0;
+  auto settle = [&]() -> Status {
+    if (!committing.valid()) return {};
+    KW_ASSIGN_OR_RETURN(std::size_t applied, committing.get());
+    rewrapped += applied;
+    if (progress) progress({"catalog", rewrapped, 0});
+    return {};
+  };
+  KW_ASSIGN_OR_RETURN(auto batch, fetch_after(shard.after));
+  while (!batch.empty()) {
     std::vector<Rewrap> rewraps;
     rewraps.reserve(batch.size());
     for (const auto& record : batch) {
       KW_ASSIGN_OR_RETURN(auto wrapped, hierarchy.rewrap_dek_in_token(KekRef{family, record.kek_version}, to, record.wrapped));
       rewraps.push_back(Rewrap{record.dek_id, record.kek_version, target, std::move(wrapped)});
     }
-    KW_ASSIGN_OR_RETURN(std::size_t applied, catalog.apply_rewraps(rewraps));
-    rewrapped += applied;
-    cursor = batch.back().dek_id;
-    if (progress) progress({"catalog", rewrapped, 0});
-    if (max_rewraps != 0 && rewrapped >= max_rewraps) break;
+    KW_TRY(settle());
+    if (max_rewraps != 0 && rewrapped + rewraps.size() >= max_rewraps) {
+      committing = std::async(std::launch::deferred, [&catalog, r = std::move(rewraps)] { return catalog.apply_rewraps(r); });
+      break;
+    }
+    KW_ASSIGN_OR_RETURN(batch, fetch_after(batch.back().dek_id));
+    committing = std::async(std::launch::async, [&catalog, r = std::move(rewraps)] { return catalog.apply_rewraps(r); });
   }
+  KW_TRY(settle());
   return rewrapped;
 }
 

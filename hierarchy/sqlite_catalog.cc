@@ -13,7 +13,7 @@
 namespace keyward::hierarchy {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 
 std::int64_t now_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -163,6 +163,7 @@ Status SqliteCatalog::migrate() {
     KW_TRY(exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"));
     KW_ASSIGN_OR_RETURN(auto read, prepare("SELECT version FROM schema_version"));
     const int current = read.step() == SQLITE_ROW ? static_cast<int>(read.integer(0)) : 0;
+    read.reset();  // an active statement would block DROP TABLE below
     if (current > kSchemaVersion)
       return make_error(ErrorCategory::usage, "catalog '" + path_ + "' has schema version " + std::to_string(current) +
                                                   ", newer than this keyward understands (" + std::to_string(kSchemaVersion) + ")");
@@ -184,6 +185,21 @@ Status SqliteCatalog::migrate() {
           "CREATE TABLE rotations (family TEXT PRIMARY KEY, target_version INTEGER NOT NULL, started INTEGER NOT NULL,"
           "  finished INTEGER NOT NULL DEFAULT 0);"
           "DELETE FROM schema_version; INSERT INTO schema_version VALUES (1);"));
+    }
+    if (current < 2) {
+      // v2: deks clustered by dek_id (WITHOUT ROWID). A rotation walks DEKs in ID order; in a rowid
+      // table each update hit a random page and every 1000-row commit wrote ~1000 pages to the WAL.
+      KW_TRY(exec(
+          "CREATE TABLE deks_v2 (dek_id BLOB PRIMARY KEY, scope TEXT NOT NULL, kek_family TEXT NOT NULL,"
+          "  kek_version INTEGER NOT NULL, wrapped BLOB NOT NULL, state TEXT NOT NULL CHECK (state IN ('active','superseded')),"
+          "  created INTEGER NOT NULL, updated INTEGER NOT NULL) WITHOUT ROWID;"
+          "INSERT INTO deks_v2 (dek_id, scope, kek_family, kek_version, wrapped, state, created, updated)"
+          "  SELECT dek_id, scope, kek_family, kek_version, wrapped, state, created, updated FROM deks;"
+          "DROP TABLE deks;"
+          "ALTER TABLE deks_v2 RENAME TO deks;"
+          "CREATE INDEX deks_by_scope ON deks (scope, state);"
+          "CREATE INDEX deks_by_kek ON deks (kek_family, kek_version, dek_id);"
+          "DELETE FROM schema_version; INSERT INTO schema_version VALUES (2);"));
     }
     return {};
   }();

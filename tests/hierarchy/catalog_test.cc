@@ -1,5 +1,6 @@
 #include "hierarchy/sqlite_catalog.h"
 
+#include <sqlite3.h>
 #include <sys/stat.h>
 
 #include <gtest/gtest.h>
@@ -122,6 +123,48 @@ TEST(Catalog, TwoConnectionsShareOneFile) {
   auto rotation = b->rotation("payments");
   ASSERT_TRUE(rotation && *rotation);
   EXPECT_EQ((*rotation)->target_version, 2u);
+}
+
+TEST(Catalog, SchemaV1CatalogIsMigratedWithItsRows) {
+  // A catalog as keyward's schema v1 wrote it (deks as a rowid table), made without keyward.
+  auto path = fresh_path("v1");
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  const char* v1 =
+      "CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (1);"
+      "CREATE TABLE kek_versions (family TEXT NOT NULL, version INTEGER NOT NULL, state TEXT NOT NULL,"
+      "  created INTEGER NOT NULL, retired INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (family, version));"
+      "CREATE TABLE deks (dek_id BLOB PRIMARY KEY, scope TEXT NOT NULL, kek_family TEXT NOT NULL, kek_version INTEGER NOT NULL,"
+      "  wrapped BLOB NOT NULL, state TEXT NOT NULL, created INTEGER NOT NULL, updated INTEGER NOT NULL);"
+      "CREATE INDEX deks_by_scope ON deks (scope, state);"
+      "CREATE INDEX deks_by_kek ON deks (kek_family, kek_version, dek_id);"
+      "CREATE TABLE tombstones (scope TEXT PRIMARY KEY, shredded INTEGER NOT NULL, reason TEXT NOT NULL);"
+      "CREATE TABLE shredded_deks (dek_id BLOB PRIMARY KEY, scope TEXT NOT NULL);"
+      "CREATE TABLE file_refs (path TEXT PRIMARY KEY, kek_family TEXT NOT NULL, kek_version INTEGER NOT NULL,"
+      "  scanned INTEGER NOT NULL);"
+      "CREATE TABLE rotations (family TEXT PRIMARY KEY, target_version INTEGER NOT NULL, started INTEGER NOT NULL,"
+      "  finished INTEGER NOT NULL DEFAULT 0);"
+      "INSERT INTO deks VALUES (x'00000000000000000000000000000007', 'tenant:acme', 'payments', 3, zeroblob(40), 'active', 1, 2);";
+  ASSERT_EQ(sqlite3_exec(db, v1, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  sqlite3_close(db);
+
+  auto catalog = open_catalog(path);
+  ASSERT_TRUE(catalog);
+  auto found = catalog->find_dek(id_of(7));
+  ASSERT_TRUE(found && *found) << "the row survived the migration";
+  EXPECT_EQ((*found)->scope, "tenant:acme");
+  EXPECT_EQ((*found)->kek_version, 3u);
+  EXPECT_EQ((*found)->wrapped, std::vector<std::uint8_t>(40, 0));
+  ASSERT_TRUE(catalog->create_dek(record(8, "tenant:acme")));
+  EXPECT_EQ(catalog->deks_for_scope("tenant:acme")->size(), 2u);
+
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* query = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT version FROM schema_version", -1, &query, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(query), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(query, 0), 2);
+  sqlite3_finalize(query);
+  sqlite3_close(db);
 }
 
 TEST(Catalog, BulkRewrapRate) {
