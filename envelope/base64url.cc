@@ -18,23 +18,24 @@ constexpr auto kDecode = decode_table();
 }  // namespace
 
 std::string base64url_encode(std::span<const std::uint8_t> bytes) {
-  std::string out;
-  out.reserve((bytes.size() * 4 + 2) / 3);
+  // Sized once and written through a pointer: appending char by char was half the cost of a field encrypt.
+  std::string out((bytes.size() * 4 + 2) / 3, '\0');
+  char* to = out.data();
   std::size_t i = 0;
   for (; i + 3 <= bytes.size(); i += 3) {
     const std::uint32_t v = static_cast<std::uint32_t>(bytes[i]) << 16 | static_cast<std::uint32_t>(bytes[i + 1]) << 8 | bytes[i + 2];
-    out += kAlphabet[v >> 18];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += kAlphabet[v & 63];
+    *to++ = kAlphabet[v >> 18];
+    *to++ = kAlphabet[(v >> 12) & 63];
+    *to++ = kAlphabet[(v >> 6) & 63];
+    *to++ = kAlphabet[v & 63];
   }
   const std::size_t rest = bytes.size() - i;
   if (rest > 0) {
     std::uint32_t v = static_cast<std::uint32_t>(bytes[i]) << 16;
     if (rest == 2) v |= static_cast<std::uint32_t>(bytes[i + 1]) << 8;
-    out += kAlphabet[v >> 18];
-    out += kAlphabet[(v >> 12) & 63];
-    if (rest == 2) out += kAlphabet[(v >> 6) & 63];
+    *to++ = kAlphabet[v >> 18];
+    *to++ = kAlphabet[(v >> 12) & 63];
+    if (rest == 2) *to++ = kAlphabet[(v >> 6) & 63];
   }
   return out;
 }
