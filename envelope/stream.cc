@@ -96,6 +96,21 @@ class ChunkReader {
   std::size_t ahead_size_ = 0;
 };
 
+// Fills `batch` with the next segments, numbered on from `next_index`; returns how many it holds
+// and sets `finished` at the last segment. `too_many` is the error for a 2^32nd segment.
+Result<std::size_t> fill_batch(ChunkReader& reader, std::vector<Slot>& batch, std::uint64_t& next_index, bool& finished,
+                               const Error& too_many) {
+  std::size_t used = 0;
+  while (used < batch.size() && !finished) {
+    Slot& slot = batch[used++];
+    KW_TRY(reader.next(slot));
+    if (next_index > UINT32_MAX) return fail(too_many);
+    slot.index = static_cast<std::uint32_t>(next_index++);
+    finished = slot.last;
+  }
+  return used;
+}
+
 Status check_context(const Header& header, const EncryptionContext& expected) {
   if (header.context == expected) return {};
   std::string names;
@@ -180,16 +195,10 @@ Result<std::uint64_t> encrypt_stream(int in_fd, int out_fd, const SecretBytes& d
   KW_TRY(reader.prime());
   std::uint64_t index = 0, total = 0;
   bool finished = false;
+  const Error too_many{ErrorCategory::usage, "input too large for one envelope (2^32 segments)", std::nullopt};
   while (!finished) {
-    std::size_t used = 0;
-    while (used < batch.size() && !finished) {
-      Slot& slot = batch[used++];
-      KW_TRY(reader.next(slot));
-      if (index > UINT32_MAX) return make_error(ErrorCategory::usage, "input too large for one envelope (2^32 segments)");
-      slot.index = static_cast<std::uint32_t>(index++);
-      finished = slot.last;
-      total += slot.in_size;
-    }
+    KW_ASSIGN_OR_RETURN(std::size_t used, fill_batch(reader, batch, index, finished, too_many));
+    for (std::size_t i = 0; i < used; ++i) total += batch[i].in_size;
     pool.run(used, [&](std::size_t i, unsigned worker) {
       Slot& slot = batch[i];
       slot.out.resize(slot.in_size + kTagBytes);
@@ -223,15 +232,9 @@ Result<DecryptSummary> decrypt_stream(int in_fd, int out_fd, const EncryptionCon
   KW_TRY(reader.prime());
   std::uint64_t index = 0;
   bool finished = false;
+  const Error too_many{ErrorCategory::corrupt_input, "envelope has too many segments", std::nullopt};
   while (!finished) {
-    std::size_t used = 0;
-    while (used < batch.size() && !finished) {
-      Slot& slot = batch[used++];
-      KW_TRY(reader.next(slot));
-      if (index > UINT32_MAX) return make_error(ErrorCategory::corrupt_input, "envelope has too many segments");
-      slot.index = static_cast<std::uint32_t>(index++);
-      finished = slot.last;
-    }
+    KW_ASSIGN_OR_RETURN(std::size_t used, fill_batch(reader, batch, index, finished, too_many));
     pool.run(used, [&](std::size_t i, unsigned worker) {
       Slot& slot = batch[i];
       if (slot.in_size < kTagBytes) {
