@@ -182,6 +182,10 @@ std::string_view ck_rv_hint(unsigned long rv) {
       return "internal: an output buffer was too small";
     case CKR_SIGNATURE_INVALID:
       return "the signature does not verify";
+    case CKR_GENERAL_ERROR:
+      // Both measured on SoftHSM 2.6.1 (docs/ROTATION.md for the second).
+      return "the module failed internally; SoftHSM also says this for a wrapped key that fails its integrity check "
+             "(wrong KEK, altered blob) and for a token file damaged by a login in another process (docs/ROTATION.md)";
     default:
       return "";
   }

@@ -28,6 +28,13 @@ TEST(CkRv, TamperedWrappedKeyIsAnAuthenticationFailure) {
   EXPECT_EQ(token_error("C_UnwrapKey", CKR_ENCRYPTED_DATA_INVALID).category, ErrorCategory::authentication);
 }
 
+TEST(CkRv, GeneralErrorNamesWhatSoftHsmMeansByIt) {
+  const auto message = token_error("C_GetTokenInfo", CKR_GENERAL_ERROR).message;
+  EXPECT_NE(message.find("C_GetTokenInfo: CKR_GENERAL_ERROR"), std::string::npos);
+  EXPECT_NE(message.find("wrong KEK"), std::string::npos) << message;
+  EXPECT_NE(message.find("docs/ROTATION.md"), std::string::npos) << message;
+}
+
 TEST(CkRv, LostSessionCodes) {
   EXPECT_TRUE(is_lost_session(CKR_SESSION_HANDLE_INVALID));
   EXPECT_TRUE(is_lost_session(CKR_USER_NOT_LOGGED_IN));
