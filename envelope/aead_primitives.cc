@@ -106,14 +106,15 @@ Result<SecretBytes> gcm_open(const SecretBytes& key, std::span<const std::uint8_
   return gcm_open_keyed(ctx, nonce, aad, sealed);
 }
 
-Status siv_seal(const SecretBytes& key, std::span<const std::span<const std::uint8_t>> aad,
-                std::span<const std::uint8_t> plain, std::vector<std::uint8_t>& out) {
-  EVP_CIPHER* cipher = siv(key.size());
-  EVP_CIPHER_CTX* ctx = thread_context();
+namespace {
+
+// Runs AES-SIV on `ctx`, already keyed (and reset) for encryption.
+Status siv_seal_on(EVP_CIPHER_CTX* ctx, std::span<const std::span<const std::uint8_t>> aad,
+                   std::span<const std::uint8_t> plain, std::vector<std::uint8_t>& out) {
   const std::size_t base = out.size();
   out.resize(base + kTag + plain.size());
   int length = 0;
-  bool ok = ctx && cipher && EVP_EncryptInit_ex2(ctx, cipher, key.reveal().data(), nullptr, nullptr) == 1;
+  bool ok = true;
   // RFC 5297 §2.4: S2V over each associated-data component, then the plaintext.
   for (auto component : aad)
     ok = ok && EVP_EncryptUpdate(ctx, nullptr, &length, component.data(), as_int(component.size())) == 1;
@@ -124,22 +125,73 @@ Status siv_seal(const SecretBytes& key, std::span<const std::span<const std::uin
   return {};
 }
 
-Result<SecretBytes> siv_open(const SecretBytes& key, std::span<const std::span<const std::uint8_t>> aad,
-                             std::span<const std::uint8_t> sealed) {
+// Runs AES-SIV decryption on `ctx`, already keyed (and reset) for decryption.
+Result<SecretBytes> siv_open_on(EVP_CIPHER_CTX* ctx, std::span<const std::span<const std::uint8_t>> aad,
+                                std::span<const std::uint8_t> sealed) {
   if (sealed.size() < kTag) return fail(failed_authentication());
-  EVP_CIPHER* cipher = siv(key.size());
-  EVP_CIPHER_CTX* ctx = thread_context();
   const std::size_t size = sealed.size() - kTag;
   SecretBytes plain(size);
   int length = 0;
-  bool ok = ctx && cipher && EVP_DecryptInit_ex2(ctx, cipher, key.reveal().data(), nullptr, nullptr) == 1 &&
-            EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, kTag, const_cast<std::uint8_t*>(sealed.data())) == 1;
+  bool ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, kTag, const_cast<std::uint8_t*>(sealed.data())) == 1;
   for (auto component : aad)
     ok = ok && EVP_DecryptUpdate(ctx, nullptr, &length, component.data(), as_int(component.size())) == 1;
   ok = ok && EVP_DecryptUpdate(ctx, plain.reveal_mutable().data(), &length, sealed.data() + kTag, as_int(size)) == 1 &&
        EVP_DecryptFinal_ex(ctx, nullptr, &length) == 1;
-  if (!ok) return fail(failed_authentication());
+  if (!ok) return fail(failed_authentication());  // `plain` is wiped on the way out
   return plain;
+}
+
+// A per-thread context holding a fresh copy of `pristine`.
+EVP_CIPHER_CTX* copy_into_thread_context(const evp_cipher_ctx_st* pristine) {
+  EVP_CIPHER_CTX* ctx = thread_context();
+  return ctx && pristine && EVP_CIPHER_CTX_copy(ctx, pristine) == 1 ? ctx : nullptr;
+}
+
+}  // namespace
+
+evp_cipher_ctx_st* new_keyed_siv_context(const SecretBytes& key, bool encrypt) {
+  EVP_CIPHER* cipher = siv(key.size());
+  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+  const int ok = ctx && cipher &&
+                 (encrypt ? EVP_EncryptInit_ex2(ctx, cipher, key.reveal().data(), nullptr, nullptr)
+                          : EVP_DecryptInit_ex2(ctx, cipher, key.reveal().data(), nullptr, nullptr));
+  if (ok != 1) {
+    EVP_CIPHER_CTX_free(ctx);
+    return nullptr;
+  }
+  return ctx;
+}
+
+Status siv_seal(const SecretBytes& key, std::span<const std::span<const std::uint8_t>> aad,
+                std::span<const std::uint8_t> plain, std::vector<std::uint8_t>& out) {
+  EVP_CIPHER* cipher = siv(key.size());
+  EVP_CIPHER_CTX* ctx = thread_context();
+  if (!ctx || !cipher || EVP_EncryptInit_ex2(ctx, cipher, key.reveal().data(), nullptr, nullptr) != 1)
+    return make_error(ErrorCategory::internal, "AES-SIV set-up failed");
+  return siv_seal_on(ctx, aad, plain, out);
+}
+
+Result<SecretBytes> siv_open(const SecretBytes& key, std::span<const std::span<const std::uint8_t>> aad,
+                             std::span<const std::uint8_t> sealed) {
+  EVP_CIPHER* cipher = siv(key.size());
+  EVP_CIPHER_CTX* ctx = thread_context();
+  if (!ctx || !cipher || EVP_DecryptInit_ex2(ctx, cipher, key.reveal().data(), nullptr, nullptr) != 1)
+    return make_error(ErrorCategory::internal, "AES-SIV set-up failed");
+  return siv_open_on(ctx, aad, sealed);
+}
+
+Status siv_seal_keyed(const evp_cipher_ctx_st* pristine, std::span<const std::span<const std::uint8_t>> aad,
+                      std::span<const std::uint8_t> plain, std::vector<std::uint8_t>& out) {
+  EVP_CIPHER_CTX* ctx = copy_into_thread_context(pristine);
+  if (ctx == nullptr) return make_error(ErrorCategory::internal, "AES-SIV set-up failed");
+  return siv_seal_on(ctx, aad, plain, out);
+}
+
+Result<SecretBytes> siv_open_keyed(const evp_cipher_ctx_st* pristine, std::span<const std::span<const std::uint8_t>> aad,
+                                   std::span<const std::uint8_t> sealed) {
+  EVP_CIPHER_CTX* ctx = copy_into_thread_context(pristine);
+  if (ctx == nullptr) return make_error(ErrorCategory::internal, "AES-SIV set-up failed");
+  return siv_open_on(ctx, aad, sealed);
 }
 
 }  // namespace keyward::envelope

@@ -42,7 +42,8 @@ EVP_MAC* hmac() {
 
 class FieldKey::ContextPool {
  public:
-  ContextPool(const SecretBytes& key, bool encrypt) : key_(key.clone()), encrypt_(encrypt) {}
+  using Factory = evp_cipher_ctx_st* (*)(const SecretBytes& key, bool encrypt);
+  ContextPool(const SecretBytes& key, bool encrypt, Factory make) : key_(key.clone()), encrypt_(encrypt), make_(make) {}
   ~ContextPool() {
     for (auto* ctx : idle_) EVP_CIPHER_CTX_free(ctx);
   }
@@ -57,8 +58,8 @@ class FieldKey::ContextPool {
         idle_.pop_back();
       }
     }
-    if (ctx == nullptr) ctx = new_keyed_gcm_context(key_, encrypt_);
-    if (ctx == nullptr) return make_error(ErrorCategory::internal, "AES-256-GCM set-up failed");
+    if (ctx == nullptr) ctx = make_(key_, encrypt_);
+    if (ctx == nullptr) return make_error(ErrorCategory::internal, "cipher set-up failed");
     auto result = use(ctx);
     std::lock_guard lock(mutex_);
     idle_.push_back(ctx);
@@ -68,6 +69,7 @@ class FieldKey::ContextPool {
  private:
   SecretBytes key_;
   bool encrypt_;
+  Factory make_;
   std::mutex mutex_;
   std::vector<EVP_CIPHER_CTX*> idle_;
 };
@@ -97,8 +99,10 @@ Result<FieldKey> FieldKey::derive(const SecretBytes& dek, const DekId& dek_id) {
   KW_ASSIGN_OR_RETURN(key.gcm_key_, hkdf_sha256(dek, {}, "keyward/field/v1 randomized AES-256-GCM", 32));
   KW_ASSIGN_OR_RETURN(key.siv_key_, hkdf_sha256(dek, {}, "keyward/field/v1 deterministic AES-256-SIV", 64));
   KW_ASSIGN_OR_RETURN(key.index_key_, hkdf_sha256(dek, {}, "keyward/field/v1 blind index HMAC-SHA-256", 32));
-  key.sealers_ = std::make_shared<ContextPool>(key.gcm_key_, true);
-  key.openers_ = std::make_shared<ContextPool>(key.gcm_key_, false);
+  key.sealers_ = std::make_shared<ContextPool>(key.gcm_key_, true, new_keyed_gcm_context);
+  key.openers_ = std::make_shared<ContextPool>(key.gcm_key_, false, new_keyed_gcm_context);
+  key.siv_sealers_ = std::make_shared<ContextPool>(key.siv_key_, true, new_keyed_siv_context);
+  key.siv_openers_ = std::make_shared<ContextPool>(key.siv_key_, false, new_keyed_siv_context);
   return key;
 }
 
@@ -122,7 +126,8 @@ Result<std::string> FieldKey::encrypt(std::span<const std::uint8_t> plain, Field
     // empty message, and empty column values must still encrypt (docs/FIELDS.md).
     SecretBytes framed(plain.size() + 1);
     if (!plain.empty()) std::memcpy(framed.reveal_mutable().data() + 1, plain.data(), plain.size());
-    KW_TRY(siv_seal(siv_key_, components, framed.reveal(), out));
+    KW_TRY(siv_sealers_->with_context(
+        [&](EVP_CIPHER_CTX* pristine) { return siv_seal_keyed(pristine, components, framed.reveal(), out); }));
   }
   return base64url_encode(out);
 }
@@ -137,7 +142,8 @@ Result<SecretBytes> FieldKey::decrypt(const ParsedField& field, const EncodedCon
     });
   }
   const std::span<const std::uint8_t> components[] = {field.header, encoded_context};
-  KW_ASSIGN_OR_RETURN(auto framed, siv_open(siv_key_, components, field.body));
+  KW_ASSIGN_OR_RETURN(auto framed, siv_openers_->with_context(
+                                       [&](EVP_CIPHER_CTX* pristine) { return siv_open_keyed(pristine, components, field.body); }));
   if (framed.empty() || framed.reveal()[0] != 0)
     return make_error(ErrorCategory::authentication, "the value failed authentication (bad framing)");
   return SecretBytes::copy_of(framed.reveal().subspan(1));

@@ -69,10 +69,10 @@ class FieldKey {
 
  private:
   FieldKey() = default;
-  class ContextPool;  // AES-GCM contexts keyed once, lent to one call at a time
+  class ContextPool;  // AES-GCM / AES-SIV contexts keyed once, lent to one call at a time
   DekId dek_id_{};
   SecretBytes gcm_key_, siv_key_, index_key_;
-  std::shared_ptr<ContextPool> sealers_, openers_;
+  std::shared_ptr<ContextPool> sealers_, openers_, siv_sealers_, siv_openers_;
 };
 
 }  // namespace keyward::envelope
