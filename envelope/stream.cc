@@ -11,47 +11,13 @@
 #include <optional>
 
 #include "envelope/segment_cipher.h"
+#include "envelope/segment_pipeline.h"
 #include "envelope/worker_pool.h"
 
 namespace keyward::envelope {
 namespace {
 
-constexpr std::size_t kSegmentsPerWorker = 4;  // batch = threads × this
-
 Error io_error(const char* what) { return Error{ErrorCategory::io, std::string(what) + ": " + std::strerror(errno), std::nullopt}; }
-
-// Reads until `buffer` is full or EOF. Returns the bytes read.
-Result<std::size_t> read_full(int fd, std::span<std::uint8_t> buffer) {
-  std::size_t done = 0;
-  while (done < buffer.size()) {
-    ssize_t n = ::read(fd, buffer.data() + done, buffer.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return fail(io_error("read"));
-    if (n == 0) break;
-    done += static_cast<std::size_t>(n);
-  }
-  return done;
-}
-
-Status write_full(int fd, std::span<const std::uint8_t> data) {
-  std::size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return fail(io_error("write"));
-    done += static_cast<std::size_t>(n);
-  }
-  return {};
-}
-
-// One segment of a batch: its input and output buffers and its outcome.
-struct Slot {
-  std::vector<std::uint8_t> in, out;
-  std::size_t in_size = 0;
-  std::uint32_t index = 0;
-  bool last = false;
-  std::optional<Error> error;
-};
 
 // Per-worker ciphers: each thread keeps its own contexts with the key scheduled once.
 Result<std::vector<SegmentCipher>> make_ciphers(unsigned count, const SecretBytes& segment_key, const Header& header,
@@ -62,53 +28,6 @@ Result<std::vector<SegmentCipher>> make_ciphers(unsigned count, const SecretByte
     ciphers.push_back(std::move(cipher));
   }
   return ciphers;
-}
-
-// Reads the next chunk of up to `chunk` bytes into `slot`, deciding whether it is the last one:
-// a short chunk is last; a full chunk is last if nothing follows (one chunk of look-ahead).
-class ChunkReader {
- public:
-  ChunkReader(int fd, std::size_t chunk) : fd_(fd), chunk_(chunk), ahead_(chunk) {}
-  Status prime() {
-    KW_ASSIGN_OR_RETURN(ahead_size_, read_full(fd_, ahead_));
-    return {};
-  }
-  // Moves the look-ahead chunk into `slot` and reads the next one.
-  Status next(Slot& slot) {
-    slot.in.swap(ahead_);
-    slot.in.resize(chunk_);
-    slot.in_size = ahead_size_;
-    ahead_.resize(chunk_);
-    if (ahead_size_ < chunk_) {
-      slot.last = true;
-      ahead_size_ = 0;
-      return {};
-    }
-    KW_ASSIGN_OR_RETURN(ahead_size_, read_full(fd_, ahead_));
-    slot.last = ahead_size_ == 0;
-    return {};
-  }
-
- private:
-  int fd_;
-  std::size_t chunk_;
-  std::vector<std::uint8_t> ahead_;
-  std::size_t ahead_size_ = 0;
-};
-
-// Fills `batch` with the next segments, numbered on from `next_index`; returns how many it holds
-// and sets `finished` at the last segment. `too_many` is the error for a 2^32nd segment.
-Result<std::size_t> fill_batch(ChunkReader& reader, std::vector<Slot>& batch, std::uint64_t& next_index, bool& finished,
-                               const Error& too_many) {
-  std::size_t used = 0;
-  while (used < batch.size() && !finished) {
-    Slot& slot = batch[used++];
-    KW_TRY(reader.next(slot));
-    if (next_index > UINT32_MAX) return fail(too_many);
-    slot.index = static_cast<std::uint32_t>(next_index++);
-    finished = slot.last;
-  }
-  return used;
 }
 
 Status check_context(const Header& header, const EncryptionContext& expected) {
@@ -190,27 +109,21 @@ Result<std::uint64_t> encrypt_stream(int in_fd, int out_fd, const SecretBytes& d
   KW_TRY(write_full(out_fd, header_bytes));
   KW_TRY(write_full(out_fd, key_area));
 
-  std::vector<Slot> batch(pool.size() * kSegmentsPerWorker);
   ChunkReader reader(in_fd, options.segment_size);
   KW_TRY(reader.prime());
-  std::uint64_t index = 0, total = 0;
-  bool finished = false;
-  const Error too_many{ErrorCategory::usage, "input too large for one envelope (2^32 segments)", std::nullopt};
-  while (!finished) {
-    KW_ASSIGN_OR_RETURN(std::size_t used, fill_batch(reader, batch, index, finished, too_many));
-    for (std::size_t i = 0; i < used; ++i) total += batch[i].in_size;
-    pool.run(used, [&](std::size_t i, unsigned worker) {
-      Slot& slot = batch[i];
-      slot.out.resize(slot.in_size + kTagBytes);
-      auto sealed = ciphers[worker].seal(slot.index, slot.last, std::span(slot.in.data(), slot.in_size), slot.out);
-      slot.error = sealed ? std::nullopt : std::optional<Error>(sealed.error());
-    });
-    for (std::size_t i = 0; i < used; ++i) {
-      if (batch[i].error) return fail(*batch[i].error);
-      KW_TRY(write_full(out_fd, batch[i].out));
-    }
-  }
-  for (auto& slot : batch) OPENSSL_cleanse(slot.in.data(), slot.in.size());
+  std::uint64_t total = 0;
+  PipelineSteps steps{
+      [&](Slot& slot, unsigned worker) {
+        slot.out.resize(slot.in_size + kTagBytes);
+        auto sealed = ciphers[worker].seal(slot.index, slot.last, std::span(slot.in.data(), slot.in_size), slot.out);
+        slot.error = sealed ? std::nullopt : std::optional<Error>(sealed.error());
+      },
+      [&](const Slot& slot) -> Status {
+        total += slot.in_size;
+        return write_full(out_fd, slot.out);
+      },
+      Error{ErrorCategory::usage, "input too large for one envelope (2^32 segments)", std::nullopt}};
+  KW_TRY(run_segment_pipeline(reader, pool, steps));
   return total;
 }
 
@@ -227,35 +140,25 @@ Result<DecryptSummary> decrypt_stream(int in_fd, int out_fd, const EncryptionCon
 
   WorkerPool pool(threads);
   KW_ASSIGN_OR_RETURN(auto ciphers, make_ciphers(pool.size(), segment_key, header, hash));
-  std::vector<Slot> batch(pool.size() * kSegmentsPerWorker);
   ChunkReader reader(in_fd, header.segment_size + kTagBytes);
   KW_TRY(reader.prime());
-  std::uint64_t index = 0;
-  bool finished = false;
-  const Error too_many{ErrorCategory::corrupt_input, "envelope has too many segments", std::nullopt};
-  while (!finished) {
-    KW_ASSIGN_OR_RETURN(std::size_t used, fill_batch(reader, batch, index, finished, too_many));
-    pool.run(used, [&](std::size_t i, unsigned worker) {
-      Slot& slot = batch[i];
-      if (slot.in_size < kTagBytes) {
-        slot.error = Error{ErrorCategory::authentication,
-                           "the envelope is truncated inside segment " + std::to_string(slot.index), std::nullopt};
-        return;
-      }
-      slot.out.resize(slot.in_size - kTagBytes);
-      auto opened = ciphers[worker].open(slot.index, slot.last, std::span(slot.in.data(), slot.in_size), slot.out);
-      slot.error = opened ? std::nullopt : std::optional<Error>(opened.error());
-    });
-    for (std::size_t i = 0; i < used; ++i) {
-      if (batch[i].error) {
-        for (auto& slot : batch) OPENSSL_cleanse(slot.out.data(), slot.out.size());
-        return fail(*batch[i].error);
-      }
-      KW_TRY(write_full(out_fd, batch[i].out));
-      summary.plaintext_bytes += batch[i].out.size();
-    }
-  }
-  for (auto& slot : batch) OPENSSL_cleanse(slot.out.data(), slot.out.size());
+  PipelineSteps steps{
+      [&](Slot& slot, unsigned worker) {
+        if (slot.in_size < kTagBytes) {
+          slot.error = Error{ErrorCategory::authentication,
+                             "the envelope is truncated inside segment " + std::to_string(slot.index), std::nullopt};
+          return;
+        }
+        slot.out.resize(slot.in_size - kTagBytes);
+        auto opened = ciphers[worker].open(slot.index, slot.last, std::span(slot.in.data(), slot.in_size), slot.out);
+        slot.error = opened ? std::nullopt : std::optional<Error>(opened.error());
+      },
+      [&](const Slot& slot) -> Status {
+        summary.plaintext_bytes += slot.out.size();
+        return write_full(out_fd, slot.out);
+      },
+      Error{ErrorCategory::corrupt_input, "envelope has too many segments", std::nullopt}};
+  KW_TRY(run_segment_pipeline(reader, pool, steps));
   return summary;
 }
 

@@ -93,6 +93,25 @@ TEST(Stream, ReorderedSegmentsAreRejected) {
   EXPECT_NE(result.error().message.find("segment 0"), std::string::npos) << result.error().message;
 }
 
+TEST(Stream, StreamedOutputStopsBeforeTheBatchWithABadSegment) {
+  // Decrypting to a stream (stdout) writes verified segments as it goes, on an I/O thread that runs
+  // one batch behind the cryptography: what comes out must be a verified prefix, nothing of or after
+  // the batch that failed.
+  auto dek = random_key();
+  auto plain = random_bytes(100 * kSeg);
+  auto envelope = encrypt_bytes(plain, dek, {}, kSeg, 2);
+  auto prefix = parse_prefix(envelope);
+  const std::size_t chunk = kSeg + kTagBytes, bad_segment = 45;  // threads 2: batches of 8, so batch 5 = segments 40..47
+  envelope[prefix->body_offset() + bad_segment * chunk + 100] ^= 0x01;
+  TempFile in(envelope), out;
+  auto result = decrypt_stream(in.fd(), out.fd(), {}, [&](const ParsedPrefix&) { return Result<SecretBytes>(dek.clone()); }, 2);
+  ASSERT_FALSE(result);
+  EXPECT_NE(result.error().message.find("segment 45"), std::string::npos) << result.error().message;
+  auto written = out.contents();
+  EXPECT_LE(written.size(), 40 * kSeg) << "nothing of the failing batch was written";
+  EXPECT_TRUE(std::equal(written.begin(), written.end(), plain.begin())) << "what was written is verified plaintext";
+}
+
 TEST(Stream, WrongOrMissingContextIsRejected) {
   auto dek = random_key();
   auto envelope = encrypt_bytes(random_bytes(100), dek, {{"tenant", "acme"}});
