@@ -3,6 +3,9 @@
 //  - BM_RawTokenFloor: the bare PKCS#11 loop unwrap + wrap + destroy (Session calls) on one session,
 //    handles looked up once — the floor a rotation worker is compared with;
 //  - BM_RewrapInToken: KeyHierarchy::rewrap_dek_in_token (pool, handle cache, policy templates);
+//  - BM_RawSessionKekFloor: the bare loop again, with the session copies of the KEKs;
+//  - BM_RewrapWithSessionKekCopies: the same with session copies of the KEKs, as rotation workers do
+//    (SoftHSM touches a token object's file on every use; a session object costs nothing of that);
 //  - BM_EnvelopeKeySectionRewrap: rewrapping the key section of a 10 GiB (sparse) envelope in place.
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
@@ -14,6 +17,7 @@
 #include "envelope/stream.h"
 #include "hierarchy/envelope_keys.h"
 #include "hierarchy/key_hierarchy.h"
+#include "hierarchy/labels.h"
 #include "hierarchy/policy.h"
 #include "pkcs11/connection.h"
 #include "pkcs11/key_handle_cache.h"
@@ -27,6 +31,8 @@ struct Fixture {
   std::shared_ptr<p11::Connection> connection;
   std::shared_ptr<p11::SessionPool> pool;
   std::unique_ptr<hierarchy::KeyHierarchy> hierarchy;
+  std::shared_ptr<p11::SessionPool> single_session_pool;
+  std::unique_ptr<hierarchy::KeyHierarchy> with_session_keks;
   hierarchy::KekRef from, to;
   std::vector<std::uint8_t> wrapped;
   std::string error;
@@ -43,6 +49,9 @@ Fixture& fixture() {
     made.connection = *connection;
     made.pool = std::make_shared<p11::SessionPool>(made.connection);
     made.hierarchy = std::make_unique<hierarchy::KeyHierarchy>(made.pool);
+    made.single_session_pool = std::make_shared<p11::SessionPool>(made.connection, p11::SessionPoolOptions{.max_sessions = 1});
+    made.with_session_keks = std::make_unique<hierarchy::KeyHierarchy>(
+        made.single_session_pool, hierarchy::HierarchyOptions{.session_kek_copies_for_rewrap = true});
     auto latest = made.hierarchy->latest_kek_version("bench");
     if (!latest || *latest < 2) return made.error = "KEK family 'bench' needs two versions", std::move(made);
     made.from = {"bench", *latest - 1};
@@ -82,6 +91,40 @@ void BM_RewrapInToken(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
+void BM_RawSessionKekFloor(benchmark::State& state) {
+  auto& f = fixture();
+  if (!f.error.empty()) return state.SkipWithError(f.error.c_str());
+  // One rewrap through the hierarchy makes the session copies in the pool's only session; then the
+  // bare loop runs in that same session with their handles.
+  if (auto warm = f.with_session_keks->rewrap_dek_in_token(f.from, f.to, f.wrapped); !warm)
+    return state.SkipWithError(warm.error().message.c_str());
+  const auto unwrap_template = hierarchy::policy::dek_unwrap_for_rewrap_template();
+  auto ran = f.single_session_pool->run([&](p11::Session& session) -> Status {
+    KW_ASSIGN_OR_RETURN(auto from, p11::find_unique_object(session, hierarchy::session_kek_label("bench", f.from.version), CKO_SECRET_KEY));
+    KW_ASSIGN_OR_RETURN(auto to, p11::find_unique_object(session, hierarchy::session_kek_label("bench", f.to.version), CKO_SECRET_KEY));
+    for (auto _ : state) {
+      auto dek = session.unwrap_key(p11::aes_key_wrap(), from, f.wrapped, unwrap_template);
+      auto out = session.wrap_key(p11::aes_key_wrap(), to, *dek);
+      (void)session.destroy_object(*dek);
+      benchmark::DoNotOptimize(out);
+    }
+    return {};
+  });
+  if (!ran) return state.SkipWithError(ran.error().message.c_str());
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_RewrapWithSessionKekCopies(benchmark::State& state) {
+  auto& f = fixture();
+  if (!f.error.empty()) return state.SkipWithError(f.error.c_str());
+  for (auto _ : state) {
+    auto out = f.with_session_keks->rewrap_dek_in_token(f.from, f.to, f.wrapped);
+    if (!out) return state.SkipWithError(out.error().message.c_str());
+    benchmark::DoNotOptimize(out);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
 void BM_EnvelopeKeySectionRewrap(benchmark::State& state) {
   auto& f = fixture();
   if (!f.error.empty()) return state.SkipWithError(f.error.c_str());
@@ -106,6 +149,8 @@ void BM_EnvelopeKeySectionRewrap(benchmark::State& state) {
 
 BENCHMARK(BM_RawTokenFloor);
 BENCHMARK(BM_RewrapInToken);
+BENCHMARK(BM_RawSessionKekFloor);
+BENCHMARK(BM_RewrapWithSessionKekCopies);
 BENCHMARK(BM_EnvelopeKeySectionRewrap)->Unit(benchmark::kMillisecond);
 
 }  // namespace

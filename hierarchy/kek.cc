@@ -149,6 +149,35 @@ Result<KekInfo> KeyHierarchy::import_kek(const KekBlob& blob) {
   });
 }
 
+Result<p11::ObjectHandle> KeyHierarchy::rewrap_kek_handle(p11::Session& session, const KekRef& ref) {
+  if (!options_.session_kek_copies_for_rewrap) return key_handle(session, ref.label());
+  const std::string copy_label = session_kek_label(ref.name, ref.version);
+  auto cached = key_handle(session, copy_label);
+  if (cached || cached.error().category != ErrorCategory::not_found) return cached;
+  auto blob_object = p11::find_unique_object(session, kek_blob_label(ref.name, ref.version), CKO_DATA);
+  if (!blob_object && blob_object.error().category == ErrorCategory::not_found) return key_handle(session, ref.label());
+  if (!blob_object) return std::unexpected(blob_object.error());
+  KW_ASSIGN_OR_RETURN(auto value, session.get_attribute(*blob_object, CKA_VALUE));
+  KW_ASSIGN_OR_RETURN(auto blob, KekBlob::from_json(value.as_string()));
+  if (blob.kek_name != ref.name || blob.kek_version != ref.version)
+    return make_error(ErrorCategory::policy, "the blob object of " + ref.label() + " holds " + kek_label(blob.kek_name, blob.kek_version));
+  KW_ASSIGN_OR_RETURN(ModuleProfile profile, module_profile());  // cached: rewrap_dek_in_token probed it first
+  KW_ASSIGN_OR_RETURN(p11::ObjectHandle root_key, key_handle(session, root_label(blob.root_version)));
+  KW_ASSIGN_OR_RETURN(p11::ObjectHandle copy,
+                      session.unwrap_key(p11::aes_key_wrap(), root_key, blob.wrapped,
+                                         policy::kek_unwrap_template(copy_label, object_id(copy_label), false, profile)));
+  p11::ScopedObject guard(session, copy);
+  // The copy must be the very key the token KEK is: same KW fingerprint as the token object.
+  KW_ASSIGN_OR_RETURN(p11::ObjectHandle token_kek, key_handle(session, ref.label()));
+  KW_ASSIGN_OR_RETURN(auto copy_kcv, key_check_value(session, copy));
+  KW_ASSIGN_OR_RETURN(auto token_kcv, key_check_value(session, token_kek));
+  if (copy_kcv.kw_fingerprint != token_kcv.kw_fingerprint)
+    return make_error(ErrorCategory::authentication, "the blob of " + ref.label() + " unwraps to KCV " + copy_kcv.kw_fingerprint +
+                                                         ", not the token KEK's " + token_kcv.kw_fingerprint);
+  guard.release();
+  return key_handle(session, copy_label);
+}
+
 Status KeyHierarchy::destroy_kek(const KekRef& ref) {
   return pool_->run([&](p11::Session& session) -> Status {
     KW_ASSIGN_OR_RETURN(p11::ObjectHandle kek, key_handle(session, ref.label()));

@@ -61,6 +61,13 @@ struct HierarchyOptions {
   // Proceed on a module that does not implement some policy attributes (see ModuleProfile), e.g.
   // NSS softoken in tests. Off by default: such a module is refused with the attributes named.
   bool accept_module_limits = false;
+  // rewrap_dek_in_token uses session copies of the KEKs, unwrapped once from their on-token blobs
+  // under the root (the root's unwrap template imposes the KEK policy on them). SoftHSM re-reads a
+  // token object's file on every use (4 file opens and 12 fcntl locks per rewrap, measured); a
+  // session object costs none. For short-lived rotation workers only: a session copy outlives a
+  // retire in the process that holds it. Where a KEK's blob is not on the token (NSS keeps no
+  // data objects), the token KEK is used.
+  bool session_kek_copies_for_rewrap = false;
 };
 
 class KeyHierarchy {
@@ -112,6 +119,8 @@ class KeyHierarchy {
 
  private:
   Result<p11::ObjectHandle> key_handle(p11::Session& session, std::string_view label);
+  // The KEK to rewrap with: a session copy (see HierarchyOptions) or the token object.
+  Result<p11::ObjectHandle> rewrap_kek_handle(p11::Session& session, const KekRef& ref);
   Result<RootInfo> root_info(p11::Session& session, std::uint32_t version);
 
   std::shared_ptr<p11::SessionPool> pool_;

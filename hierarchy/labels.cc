@@ -32,6 +32,10 @@ std::string kek_blob_label(std::string_view name, std::uint32_t version) {
 
 std::string transcript_key_label() { return "keyward/transcript-signer"; }
 
+std::string session_kek_label(std::string_view name, std::uint32_t version) {
+  return "keyward/kek-session/" + std::string(name) + "/v" + std::to_string(version);
+}
+
 Status validate_kek_name(std::string_view name) {
   bool ok = !name.empty() && name.size() <= 63;
   for (std::size_t i = 0; ok && i < name.size(); ++i) ok = valid_name_char(name[i], i == 0);

@@ -17,6 +17,8 @@ std::string kek_label(std::string_view name, std::uint32_t version);
 // The CKO_DATA object that keeps a KEK's blob (the KEK wrapped under the root) on the token.
 std::string kek_blob_label(std::string_view name, std::uint32_t version);
 std::string transcript_key_label();
+// A per-process session copy of a KEK (never a token object): keyward/kek-session/<NAME>/v<N>.
+std::string session_kek_label(std::string_view name, std::uint32_t version);
 
 // KEK family names: [a-z0-9][a-z0-9_-]{0,62}. Errors: usage, naming the rule.
 Status validate_kek_name(std::string_view name);

@@ -20,7 +20,8 @@ Result<TokenContext> open_token(const TokenOptions& options, std::size_t max_ses
                       p11::Connection::open(uri, p11::ConnectOptions{.login = true, .allow_prompt = isatty(0) == 1}));
   context.pool = std::make_shared<p11::SessionPool>(context.connection, p11::SessionPoolOptions{.max_sessions = max_sessions});
   context.hierarchy = std::make_unique<hierarchy::KeyHierarchy>(
-      context.pool, hierarchy::HierarchyOptions{.accept_module_limits = options.accept_module_limits});
+      context.pool, hierarchy::HierarchyOptions{.accept_module_limits = options.accept_module_limits,
+                                                .session_kek_copies_for_rewrap = options.session_kek_copies_for_rewrap});
   return context;
 }
 

@@ -16,6 +16,7 @@ namespace keyward::cli {
 struct TokenOptions {
   std::string uri;                   // --token / KEYWARD_TOKEN
   bool accept_module_limits = false; // --accept-module-limits
+  bool session_kek_copies_for_rewrap = false;  // rotation processes only (HierarchyOptions)
 };
 
 struct TokenContext {

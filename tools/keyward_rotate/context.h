@@ -13,9 +13,13 @@ struct RotateContext {
   std::unique_ptr<hierarchy::SqliteCatalog> catalog;
 };
 
-inline Result<RotateContext> open_rotate_context(const RotateOptions& options, std::size_t sessions = 2) {
+// Rotation processes are short-lived and use one session, so they rewrap with session copies of the
+// KEKs (HierarchyOptions::session_kek_copies_for_rewrap): a copy lives as long as that one session.
+inline Result<RotateContext> open_rotate_context(const RotateOptions& options) {
   RotateContext context;
-  KW_ASSIGN_OR_RETURN(context.token, open_token(options.token, sessions));
+  TokenOptions token = options.token;
+  token.session_kek_copies_for_rewrap = true;
+  KW_ASSIGN_OR_RETURN(context.token, open_token(token, 1));
   KW_ASSIGN_OR_RETURN(context.catalog, hierarchy::SqliteCatalog::open(options.catalog));
   return context;
 }

@@ -120,7 +120,7 @@ int run_worker(const RotateOptions& options) {
   std::uint64_t total = 0;
   for (;;) {
     // One module lifetime: open, rewrap up to the limit, close (finalising the module releases SoftHSM's memory).
-    auto context = open_rotate_context(options, 1);
+    auto context = open_rotate_context(options);
     if (!context) return report(kTool, context.error());
     auto rewrapped = hierarchy::rewrap_catalog(
         *context->token.hierarchy, *context->catalog, options.kek_family, options.target, shard, options.batch,
