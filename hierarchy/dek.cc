@@ -1,5 +1,8 @@
 // DEKs: generated in the token, wrapped under a KEK, unwrapped for the CPU or rewrapped in the token.
 #include "hierarchy/key_hierarchy.h"
+
+#include <map>
+
 #include "hierarchy/policy.h"
 #include "pkcs11/scoped_object.h"
 
@@ -38,6 +41,30 @@ Result<std::vector<std::uint8_t>> KeyHierarchy::rewrap_dek_in_token(const KekRef
                                                                   policy::dek_unwrap_for_rewrap_template()));
     p11::ScopedObject destroy(session, dek);  // DEKs are never left in the token
     return session.wrap_key(p11::aes_key_wrap(), new_kek, dek);
+  });
+}
+
+Result<std::vector<std::vector<std::uint8_t>>> KeyHierarchy::rewrap_deks_in_token(std::span<const WrappedUnder> deks,
+                                                                                const KekRef& to) {
+  if (options_.session_kek_copies_for_rewrap) KW_TRY(module_profile());
+  const auto unwrap_template = policy::dek_unwrap_for_rewrap_template();
+  return pool_->run([&](p11::Session& session) -> Result<std::vector<std::vector<std::uint8_t>>> {
+    KW_ASSIGN_OR_RETURN(p11::ObjectHandle new_kek, rewrap_kek_handle(session, to));
+    std::map<std::uint32_t, p11::ObjectHandle> old_keks;  // a batch spans one or a few older versions
+    std::vector<std::vector<std::uint8_t>> rewrapped;
+    rewrapped.reserve(deks.size());
+    for (const auto& dek : deks) {
+      auto old_kek = old_keks.find(dek.kek_version);
+      if (old_kek == old_keks.end()) {
+        KW_ASSIGN_OR_RETURN(p11::ObjectHandle handle, rewrap_kek_handle(session, KekRef{to.name, dek.kek_version}));
+        old_kek = old_keks.emplace(dek.kek_version, handle).first;
+      }
+      KW_ASSIGN_OR_RETURN(p11::ObjectHandle inside, session.unwrap_key(p11::aes_key_wrap(), old_kek->second, dek.wrapped, unwrap_template));
+      p11::ScopedObject destroy(session, inside);  // DEKs are never left in the token
+      KW_ASSIGN_OR_RETURN(auto wrapped, session.wrap_key(p11::aes_key_wrap(), new_kek, inside));
+      rewrapped.push_back(std::move(wrapped));
+    }
+    return rewrapped;
   });
 }
 

@@ -110,6 +110,13 @@ class KeyHierarchy {
   // never reaches host memory.
   Result<std::vector<std::uint8_t>> rewrap_dek_in_token(const KekRef& from, const KekRef& to,
                                                         std::span<const std::uint8_t> wrapped);
+  // The same for a batch of DEKs of `to.name`, each under its own older version, in one pooled
+  // session: the KEK handles are resolved once per batch, not per DEK. Fails as a whole.
+  struct WrappedUnder {
+    std::uint32_t kek_version = 0;
+    std::span<const std::uint8_t> wrapped;
+  };
+  Result<std::vector<std::vector<std::uint8_t>>> rewrap_deks_in_token(std::span<const WrappedUnder> deks, const KekRef& to);
 
   // --- checks ---
   Result<KeyCheckValue> key_check_value(std::string_view label);

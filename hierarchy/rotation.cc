@@ -97,12 +97,14 @@ Result<std::uint64_t> rewrap_catalog(KeyHierarchy& hierarchy, Catalog& catalog, 
   };
   KW_ASSIGN_OR_RETURN(auto batch, fetch_after(shard.after));
   while (!batch.empty()) {
+    std::vector<KeyHierarchy::WrappedUnder> inputs;
+    inputs.reserve(batch.size());
+    for (const auto& record : batch) inputs.push_back({record.kek_version, record.wrapped});
+    KW_ASSIGN_OR_RETURN(auto new_wrapped, hierarchy.rewrap_deks_in_token(inputs, to));
     std::vector<Rewrap> rewraps;
     rewraps.reserve(batch.size());
-    for (const auto& record : batch) {
-      KW_ASSIGN_OR_RETURN(auto wrapped, hierarchy.rewrap_dek_in_token(KekRef{family, record.kek_version}, to, record.wrapped));
-      rewraps.push_back(Rewrap{record.dek_id, record.kek_version, target, std::move(wrapped)});
-    }
+    for (std::size_t i = 0; i < batch.size(); ++i)
+      rewraps.push_back(Rewrap{batch[i].dek_id, batch[i].kek_version, target, std::move(new_wrapped[i])});
     KW_TRY(settle());
     if (max_rewraps != 0 && rewrapped + rewraps.size() >= max_rewraps) {
       committing = std::async(std::launch::deferred, [&catalog, r = std::move(rewraps)] { return catalog.apply_rewraps(r); });

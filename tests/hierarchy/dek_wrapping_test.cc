@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include "hierarchy/labels.h"
 #include "hierarchy/policy.h"
+#include "pkcs11/key_handle_cache.h"
 #include "tests/hierarchy/hierarchy_fixture.h"
 
 namespace keyward::hierarchy {
@@ -40,6 +42,53 @@ TEST(DekWrapping, RewrapInTokenMovesTheDekToTheNewVersion) {
   EXPECT_TRUE(under_new->equals(dek->plaintext));
   // The old blob does not open under the new KEK.
   EXPECT_FALSE(env->hierarchy->unwrap_dek_for_cpu(v3->info.ref, dek->wrapped));
+}
+
+TEST(DekWrapping, BatchRewrapWithSessionKekCopiesKeepsEveryKey) {
+  // What a rotation worker does: one pooled session, session copies of the KEKs from their blobs,
+  // DEKs under two older versions in one batch. On a module without data objects (NSS) the copies
+  // are not possible and the token KEKs are used; the result must be the same.
+  auto* env = hierarchy_env();
+  ASSERT_NE(env, nullptr);
+  auto v1 = env->hierarchy->create_kek("batch-test");
+  auto v2 = env->hierarchy->create_kek("batch-test");
+  auto v3 = env->hierarchy->create_kek("batch-test");
+  ASSERT_TRUE(v1 && v2 && v3);
+  std::vector<NewDek> deks;
+  std::vector<std::uint32_t> versions;
+  for (int i = 0; i < 6; ++i) {
+    const auto& ref = i % 2 ? v1->info.ref : v2->info.ref;
+    auto dek = env->hierarchy->generate_dek(ref);
+    ASSERT_TRUE(dek) << dek.error().message;
+    deks.push_back(std::move(*dek));
+    versions.push_back(ref.version);
+  }
+  auto single = std::make_shared<p11::SessionPool>(env->pool->connection(), p11::SessionPoolOptions{.max_sessions = 1});
+  KeyHierarchy worker(single, HierarchyOptions{.accept_module_limits = true, .session_kek_copies_for_rewrap = true});
+  std::vector<KeyHierarchy::WrappedUnder> inputs;
+  for (std::size_t i = 0; i < deks.size(); ++i) inputs.push_back({versions[i], deks[i].wrapped});
+  auto rewrapped = worker.rewrap_deks_in_token(inputs, v3->info.ref);
+  ASSERT_TRUE(rewrapped) << rewrapped.error().message;
+  ASSERT_EQ(rewrapped->size(), deks.size());
+  for (std::size_t i = 0; i < deks.size(); ++i) {
+    auto back = env->hierarchy->unwrap_dek_for_cpu(v3->info.ref, (*rewrapped)[i]);
+    ASSERT_TRUE(back) << back.error().message;
+    EXPECT_TRUE(back->equals(deks[i].plaintext)) << i;
+  }
+  if (v3->info.blob_on_token) {  // the copies exist, as session objects with their own labels
+    auto copies = single->run([&](p11::Session& session) -> Result<bool> {
+      KW_ASSIGN_OR_RETURN(auto copy, p11::find_unique_object(session, session_kek_label("batch-test", v3->info.ref.version), CKO_SECRET_KEY));
+      KW_ASSIGN_OR_RETURN(auto token, session.get_attribute(copy, CKA_TOKEN));
+      return !token.as_bool();
+    });
+    ASSERT_TRUE(copies) << copies.error().message;
+    EXPECT_TRUE(*copies) << "a session object, never a token object";
+  }
+  // One altered blob fails the whole batch; nothing is returned for the others.
+  auto altered = deks[3].wrapped;
+  altered[5] ^= 1;
+  inputs[3].wrapped = altered;
+  EXPECT_FALSE(worker.rewrap_deks_in_token(inputs, v3->info.ref));
 }
 
 TEST(DekWrapping, UnknownKekIsNotFound) {
