@@ -68,49 +68,59 @@ TEST(KnownAnswers, SegmentCipherIsPlainGcmWithItsNonceAndAad) {
   EXPECT_EQ(out, expected);
 }
 
-TEST(KnownAnswers, AesSivRfc5297AppendixA) {
-  auto rows = read_vectors("aes_siv_rfc5297.txt");
-  ASSERT_EQ(rows.size(), 2u);
-  for (const auto& r : rows) {
-    auto key = SecretBytes::copy_of(hex(r[1]));
-    std::vector<std::vector<std::uint8_t>> components;
+// One RFC 5297 Appendix A vector: name, key, associated-data components, plaintext, SIV ‖ ciphertext.
+struct SivVector {
+  std::string name;
+  SecretBytes key;
+  std::vector<std::vector<std::uint8_t>> components;
+  std::vector<std::uint8_t> plain, sealed;
+  std::vector<std::span<const std::uint8_t>> aad() const { return {components.begin(), components.end()}; }
+};
+
+std::vector<SivVector> siv_vectors() {
+  std::vector<SivVector> vectors;
+  for (const auto& r : read_vectors("aes_siv_rfc5297.txt")) {
+    SivVector v{r[0], SecretBytes::copy_of(hex(r[1])), {}, hex(r[3]), hex(r[4])};
     std::stringstream list(r[2]);
-    for (std::string part; std::getline(list, part, ',');) components.push_back(hex(part));
-    std::vector<std::span<const std::uint8_t>> aad(components.begin(), components.end());
-    auto plain = hex(r[3]);
+    for (std::string part; std::getline(list, part, ',');) v.components.push_back(hex(part));
+    vectors.push_back(std::move(v));
+  }
+  return vectors;
+}
+
+TEST(KnownAnswers, AesSivRfc5297AppendixA) {
+  auto vectors = siv_vectors();
+  ASSERT_EQ(vectors.size(), 2u);
+  for (const auto& v : vectors) {
     std::vector<std::uint8_t> sealed;
-    ASSERT_TRUE(siv_seal(key, aad, plain, sealed)) << r[0];
-    EXPECT_EQ(sealed, hex(r[4])) << r[0];
-    auto opened = siv_open(key, aad, sealed);
-    ASSERT_TRUE(opened) << r[0];
-    EXPECT_TRUE(std::equal(opened->reveal().begin(), opened->reveal().end(), plain.begin(), plain.end())) << r[0];
+    ASSERT_TRUE(siv_seal(v.key, v.aad(), v.plain, sealed)) << v.name;
+    EXPECT_EQ(sealed, v.sealed) << v.name;
+    auto opened = siv_open(v.key, v.aad(), sealed);
+    ASSERT_TRUE(opened) << v.name;
+    EXPECT_TRUE(std::equal(opened->reveal().begin(), opened->reveal().end(), v.plain.begin(), v.plain.end())) << v.name;
     sealed[0] ^= 1;
-    EXPECT_FALSE(siv_open(key, aad, sealed)) << r[0];
+    EXPECT_FALSE(siv_open(v.key, v.aad(), sealed)) << v.name;
   }
 }
 
 TEST(KnownAnswers, AesSivFromAKeyedContextMatchesRfc5297EveryTime) {
   // The field path copies a context keyed once; the copy must start from a clean S2V state on
   // every call, so each vector is sealed three times from the same pristine context.
-  for (const auto& r : read_vectors("aes_siv_rfc5297.txt")) {
-    auto key = SecretBytes::copy_of(hex(r[1]));
-    std::vector<std::vector<std::uint8_t>> components;
-    std::stringstream list(r[2]);
-    for (std::string part; std::getline(list, part, ',');) components.push_back(hex(part));
-    std::vector<std::span<const std::uint8_t>> aad(components.begin(), components.end());
-    auto plain = hex(r[3]);
-    std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)> sealer(new_keyed_siv_context(key, true), EVP_CIPHER_CTX_free);
-    std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)> opener(new_keyed_siv_context(key, false), EVP_CIPHER_CTX_free);
+  auto vectors = siv_vectors();
+  ASSERT_EQ(vectors.size(), 2u);
+  for (const auto& v : vectors) {
+    std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)> sealer(new_keyed_siv_context(v.key, true), EVP_CIPHER_CTX_free);
+    std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)> opener(new_keyed_siv_context(v.key, false), EVP_CIPHER_CTX_free);
     ASSERT_TRUE(sealer && opener);
     for (int round = 0; round < 3; ++round) {
       std::vector<std::uint8_t> sealed;
-      ASSERT_TRUE(siv_seal_keyed(sealer.get(), aad, plain, sealed)) << r[0];
-      EXPECT_EQ(sealed, hex(r[4])) << r[0] << " round " << round;
-      auto opened = siv_open_keyed(opener.get(), aad, sealed);
-      ASSERT_TRUE(opened) << r[0];
-      EXPECT_TRUE(std::equal(opened->reveal().begin(), opened->reveal().end(), plain.begin(), plain.end()));
+      ASSERT_TRUE(siv_seal_keyed(sealer.get(), v.aad(), v.plain, sealed)) << v.name;
+      EXPECT_EQ(sealed, v.sealed) << v.name << " round " << round;
+      auto opened = siv_open_keyed(opener.get(), v.aad(), sealed);
+      ASSERT_TRUE(opened) << v.name;
+      EXPECT_TRUE(std::equal(opened->reveal().begin(), opened->reveal().end(), v.plain.begin(), v.plain.end()));
       sealed.back() ^= 1;
-      EXPECT_FALSE(siv_open_keyed(opener.get(), aad, sealed)) << r[0] << " tampered";
+      EXPECT_FALSE(siv_open_keyed(opener.get(), v.aad(), sealed)) << v.name << " tampered";
     }
   }
 }
