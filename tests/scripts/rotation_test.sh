@@ -71,8 +71,9 @@ expect_status 0 "start another rotation" -- "$rotate" start --kek payments
 version=$((version + 1))
 "$rotate" run --workers 2 --batch 200 "$work/files" >"$work/readers-run.log" 2>&1 &
 rotation_pid=$!
-reads=0; read_failures=0
+reads=0; read_failures=0; reads_while_running=0
 while kill -0 "$rotation_pid" 2>/dev/null || [ "$reads" -lt 50 ]; do
+  if kill -0 "$rotation_pid" 2>/dev/null; then reads_while_running=$((reads_while_running + 1)); fi
   i=$(( (RANDOM % 200) + 1 )); f=$(find "$work/files" -name "f$i.kw")
   if "$kw" decrypt "$f" "$work/reader.out" 2>"$work/reader.err" && cmp -s "$work/reader.out" "$work/plain.$i"; then :; else
     read_failures=$((read_failures + 1)); sed "s#^#     | f$i: #" "$work/reader.err"; fi
@@ -82,7 +83,10 @@ done
 rc=0; wait "$rotation_pid" || rc=$?
 if [ "$rc" = 0 ]; then pass "the rotation under readers completed"; else
   flunk "rotation under readers exited $rc"; sed 's/^/     | /' "$work/readers-run.log" | tail -20; fi
-[ "$read_failures" = 0 ] && pass "$reads reads during the rotation, zero failures" || flunk "$read_failures of $reads reads failed"
+[ "$read_failures" = 0 ] && pass "$reads reads ($reads_while_running started while run was running), zero failures" ||
+  flunk "$read_failures of $reads reads failed"
+[ "$reads_while_running" -ge 5 ] && pass "the reads overlapped the rotation" ||
+  flunk "only $reads_while_running reads started while run was running: the test did not exercise readers during a rotation"
 expect_status 0 "catalog DEKs all decrypt after it" -- "$seed" verify --catalog "$KEYWARD_CATALOG" --kek payments \
   --manifest "$work/manifest" --version "$version"
 
