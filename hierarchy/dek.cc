@@ -31,22 +31,18 @@ Result<SecretBytes> KeyHierarchy::unwrap_dek_for_cpu(const KekRef& kek, std::spa
 
 Result<std::vector<std::uint8_t>> KeyHierarchy::rewrap_dek_in_token(const KekRef& from, const KekRef& to,
                                                                     std::span<const std::uint8_t> wrapped) {
-  // Probed outside the pooled call: a session copy of a KEK needs it, and probing takes a session too.
-  if (options_.session_kek_copies_for_rewrap) KW_TRY(module_profile());
-  return pool_->run([&](p11::Session& session) -> Result<std::vector<std::uint8_t>> {
-    KW_ASSIGN_OR_RETURN(p11::ObjectHandle old_kek, rewrap_kek_handle(session, from));
-    KW_ASSIGN_OR_RETURN(p11::ObjectHandle new_kek, rewrap_kek_handle(session, to));
-    // Sensitive: the token will not reveal CKA_VALUE; extractable only so it can be wrapped again.
-    KW_ASSIGN_OR_RETURN(p11::ObjectHandle dek, session.unwrap_key(p11::aes_key_wrap(), old_kek, wrapped,
-                                                                  policy::dek_unwrap_for_rewrap_template()));
-    p11::ScopedObject destroy(session, dek);  // DEKs are never left in the token
-    return session.wrap_key(p11::aes_key_wrap(), new_kek, dek);
-  });
+  if (from.name != to.name)
+    return make_error(ErrorCategory::usage, "a rewrap stays within one KEK family (" + from.name + " → " + to.name + ")");
+  const WrappedUnder one[] = {{from.version, wrapped}};
+  KW_ASSIGN_OR_RETURN(auto rewrapped, rewrap_deks_in_token(one, to));
+  return std::move(rewrapped.front());
 }
 
 Result<std::vector<std::vector<std::uint8_t>>> KeyHierarchy::rewrap_deks_in_token(std::span<const WrappedUnder> deks,
                                                                                 const KekRef& to) {
+  // Probed outside the pooled call: a session copy of a KEK needs it, and probing takes a session too.
   if (options_.session_kek_copies_for_rewrap) KW_TRY(module_profile());
+  // Sensitive: the token will not reveal CKA_VALUE; extractable only so it can be wrapped again.
   const auto unwrap_template = policy::dek_unwrap_for_rewrap_template();
   return pool_->run([&](p11::Session& session) -> Result<std::vector<std::vector<std::uint8_t>>> {
     KW_ASSIGN_OR_RETURN(p11::ObjectHandle new_kek, rewrap_kek_handle(session, to));

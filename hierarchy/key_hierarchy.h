@@ -107,7 +107,7 @@ class KeyHierarchy {
   Result<NewDek> generate_dek(const KekRef& kek);
   Result<SecretBytes> unwrap_dek_for_cpu(const KekRef& kek, std::span<const std::uint8_t> wrapped);
   // Unwraps under `from` as a sensitive session object, wraps under `to`, destroys it: the DEK
-  // never reaches host memory.
+  // never reaches host memory. `from` and `to` are versions of one family (usage error otherwise).
   Result<std::vector<std::uint8_t>> rewrap_dek_in_token(const KekRef& from, const KekRef& to,
                                                         std::span<const std::uint8_t> wrapped);
   // The same for a batch of DEKs of `to.name`, each under its own older version, in one pooled
