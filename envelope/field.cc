@@ -7,6 +7,7 @@
 #include <array>
 #include <cstring>
 #include <mutex>
+#include <new>
 
 #include "envelope/aead_primitives.h"
 #include "envelope/base64url.h"
@@ -19,18 +20,24 @@ namespace {
 constexpr std::size_t kHeaderBytes = 2 + kDekIdBytes;
 constexpr std::size_t kNonceBytes = 12, kTag = 16;
 
-std::vector<std::uint8_t> field_header(FieldSuite suite, const DekId& id) {
+std::vector<std::uint8_t> field_header(std::uint8_t version, FieldSuite suite, const DekId& id) {
   std::vector<std::uint8_t> header(kHeaderBytes);
-  header[0] = kFieldVersion;
+  header[0] = version;
   header[1] = static_cast<std::uint8_t>(suite);
   std::memcpy(header.data() + 2, id.data(), id.size());
   return header;
 }
 
-std::array<std::uint8_t, kHeaderBytes> header_of(const std::vector<std::uint8_t>& value) {
-  std::array<std::uint8_t, kHeaderBytes> header{};
-  std::memcpy(header.data(), value.data(), kHeaderBytes);
-  return header;
+// Field operations return errors, never throw: a failed allocation (a plaintext buffer larger
+// than the memory left) becomes an internal error here, at the API boundary.
+template <class Operation>
+auto without_exceptions(Operation&& operation) -> decltype(operation()) {
+  try {
+    return operation();
+  } catch (const std::bad_alloc&) {
+    return make_error(ErrorCategory::internal, "out of memory for a field value (values hold at most " +
+                                                   std::to_string(kMaxFieldValueBytes) + " bytes)");
+  }
 }
 
 EVP_MAC* hmac() {
@@ -75,11 +82,15 @@ class FieldKey::ContextPool {
 };
 
 Result<ParsedField> parse_field(std::string_view text) {
+  // Checked before decoding: no allocation for a value keyward never writes.
+  if (text.size() > kMaxFieldTextBytes)
+    return make_error(ErrorCategory::corrupt_input, "encrypted field value is longer than any keyward writes (values hold at most " +
+                                                        std::to_string(kMaxFieldValueBytes) + " bytes)");
   KW_ASSIGN_OR_RETURN(auto bytes, base64url_decode(text));
   if (bytes.size() < kHeaderBytes + kTag) return make_error(ErrorCategory::corrupt_input, "encrypted field value is too short");
   ParsedField field;
   field.version = bytes[0];
-  if (field.version != kFieldVersion)
+  if (field.version != kFieldVersion && field.version != kFieldVersionUnscoped)
     return make_error(ErrorCategory::corrupt_input, "encrypted field version " + std::to_string(field.version) + " is unknown");
   if (bytes[1] != static_cast<std::uint8_t>(FieldSuite::randomized) && bytes[1] != static_cast<std::uint8_t>(FieldSuite::deterministic))
     return make_error(ErrorCategory::corrupt_input, "encrypted field suite " + std::to_string(bytes[1]) + " is unknown");
@@ -92,10 +103,14 @@ Result<ParsedField> parse_field(std::string_view text) {
   return field;
 }
 
-Result<FieldKey> FieldKey::derive(const SecretBytes& dek, const DekId& dek_id) {
+Result<FieldKey> FieldKey::derive(const SecretBytes& dek, const DekId& dek_id, std::string_view scope) {
   if (dek.size() != 32) return make_error(ErrorCategory::usage, "a DEK is 32 bytes");
+  if (scope.size() > 0xFFFF) return make_error(ErrorCategory::usage, "a scope is at most 65535 bytes");
   FieldKey key;
   key.dek_id_ = dek_id;
+  key.scope_ = std::string(scope);
+  key.scope_aad_ = {static_cast<std::uint8_t>(scope.size() >> 8), static_cast<std::uint8_t>(scope.size())};
+  key.scope_aad_.insert(key.scope_aad_.end(), scope.begin(), scope.end());
   KW_ASSIGN_OR_RETURN(key.gcm_key_, hkdf_sha256(dek, {}, "keyward/field/v1 randomized AES-256-GCM", 32));
   KW_ASSIGN_OR_RETURN(key.siv_key_, hkdf_sha256(dek, {}, "keyward/field/v1 deterministic AES-256-SIV", 64));
   KW_ASSIGN_OR_RETURN(key.index_key_, hkdf_sha256(dek, {}, "keyward/field/v1 blind index HMAC-SHA-256", 32));
@@ -106,22 +121,44 @@ Result<FieldKey> FieldKey::derive(const SecretBytes& dek, const DekId& dek_id) {
   return key;
 }
 
-Result<std::string> FieldKey::encrypt(std::span<const std::uint8_t> plain, FieldSuite suite,
-                                      const EncodedContext& context) const {
-  std::vector<std::uint8_t> out = field_header(suite, dek_id_);
+std::vector<std::uint8_t> FieldKey::header_aad(std::span<const std::uint8_t> header) const {
+  std::vector<std::uint8_t> aad(header.begin(), header.end());
+  if (header[0] != kFieldVersionUnscoped) aad.insert(aad.end(), scope_aad_.begin(), scope_aad_.end());
+  return aad;
+}
+
+Result<std::string> FieldKey::encrypt(std::span<const std::uint8_t> plain, FieldSuite suite, const EncodedContext& context,
+                                      std::uint8_t version) const {
+  if (plain.size() > kMaxFieldValueBytes)
+    return make_error(ErrorCategory::policy, "the value is " + std::to_string(plain.size()) + " bytes; field values hold at most " +
+                                                 std::to_string(kMaxFieldValueBytes) + " bytes (docs/FIELDS.md): encrypt it as a file");
+  if (version != kFieldVersion && version != kFieldVersionUnscoped)
+    return make_error(ErrorCategory::usage, "field value version " + std::to_string(version) + " is unknown");
+  if (context.has_empty_key) return make_error(ErrorCategory::usage, "a context key may not be empty");
+  return without_exceptions([&] { return encrypt_unguarded(plain, suite, context, version); });
+}
+
+Result<std::string> FieldKey::encrypt_unguarded(std::span<const std::uint8_t> plain, FieldSuite suite,
+                                                const EncodedContext& context, std::uint8_t version) const {
+  std::vector<std::uint8_t> out = field_header(version, suite, dek_id_);
   const auto& encoded_context = context.bytes;
+  const std::vector<std::uint8_t> aad = header_aad(std::span(out).first(kHeaderBytes));
   if (suite == FieldSuite::randomized) {
     std::uint8_t nonce[kNonceBytes];
     KW_TRY(fill_nonce(nonce));
     out.reserve(kHeaderBytes + kNonceBytes + plain.size() + kTag);
     out.resize(kHeaderBytes + kNonceBytes);
     std::memcpy(out.data() + kHeaderBytes, nonce, kNonceBytes);
-    const std::array<std::uint8_t, kHeaderBytes> header = header_of(out);
+    // GCM associated data: header ‖ (version 2) scope component ‖ context.
     KW_TRY(sealers_->with_context(
-        [&](EVP_CIPHER_CTX* ctx) { return gcm_seal_keyed(ctx, nonce, header, plain, out, encoded_context); }));
+        [&](EVP_CIPHER_CTX* ctx) { return gcm_seal_keyed(ctx, nonce, aad, plain, out, encoded_context); }));
   } else {
-    const std::vector<std::uint8_t> header(out.begin(), out.end());
-    const std::span<const std::uint8_t> components[] = {header, encoded_context};
+    const std::span<const std::uint8_t> header(aad.data(), kHeaderBytes);
+    const std::span<const std::uint8_t> scope(aad.data() + kHeaderBytes, aad.size() - kHeaderBytes);
+    // S2V components: header, (version 2) scope component, context.
+    std::vector<std::span<const std::uint8_t>> components{header};
+    if (version != kFieldVersionUnscoped) components.push_back(scope);
+    components.push_back(encoded_context);
     // The deterministic suite seals 0x00 ‖ value: OpenSSL's EVP interface cannot run AES-SIV on an
     // empty message, and empty column values must still encrypt (docs/FIELDS.md).
     SecretBytes framed(plain.size() + 1);
@@ -134,19 +171,34 @@ Result<std::string> FieldKey::encrypt(std::span<const std::uint8_t> plain, Field
 
 Result<SecretBytes> FieldKey::decrypt(const ParsedField& field, const EncodedContext& context) const {
   if (field.dek_id != dek_id_) return make_error(ErrorCategory::usage, "the value was encrypted under another DEK");
+  if (field.header.size() != kHeaderBytes) return make_error(ErrorCategory::corrupt_input, "the value's header is malformed");
+  if (context.has_empty_key) return make_error(ErrorCategory::usage, "a context key may not be empty");
+  return without_exceptions([&] { return decrypt_unguarded(field, context); });
+}
+
+Result<SecretBytes> FieldKey::decrypt_unguarded(const ParsedField& field, const EncodedContext& context) const {
   const auto& encoded_context = context.bytes;
+  const std::vector<std::uint8_t> aad = header_aad(field.header);
   if (field.suite == FieldSuite::randomized) {
     return openers_->with_context([&](EVP_CIPHER_CTX* ctx) {
-      return gcm_open_keyed(ctx, std::span(field.body).first(kNonceBytes), field.header,
-                            std::span(field.body).subspan(kNonceBytes), encoded_context);
+      return gcm_open_keyed(ctx, std::span(field.body).first(kNonceBytes), aad, std::span(field.body).subspan(kNonceBytes),
+                            encoded_context);
     });
   }
-  const std::span<const std::uint8_t> components[] = {field.header, encoded_context};
+  const std::span<const std::uint8_t> header(aad.data(), kHeaderBytes);
+  const std::span<const std::uint8_t> scope(aad.data() + kHeaderBytes, aad.size() - kHeaderBytes);
+  std::vector<std::span<const std::uint8_t>> components{header};
+  if (field.version != kFieldVersionUnscoped) components.push_back(scope);
+  components.push_back(encoded_context);
   KW_ASSIGN_OR_RETURN(auto framed, siv_openers_->with_context(
                                        [&](EVP_CIPHER_CTX* pristine) { return siv_open_keyed(pristine, components, field.body); }));
   if (framed.empty() || framed.reveal()[0] != 0)
     return make_error(ErrorCategory::authentication, "the value failed authentication (bad framing)");
-  return SecretBytes::copy_of(framed.reveal().subspan(1));
+  // Strip the framing byte in place: a copy would hold a second value-sized secret at once.
+  auto bytes = framed.reveal_mutable();
+  std::memmove(bytes.data(), bytes.data() + 1, bytes.size() - 1);
+  framed.shrink_to(bytes.size() - 1);
+  return framed;
 }
 
 Result<std::string> FieldKey::blind_index(std::span<const std::uint8_t> value, const EncryptionContext& context,

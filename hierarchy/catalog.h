@@ -54,18 +54,41 @@ struct RotationRecord {
   std::int64_t started = 0, finished = 0;  // finished 0: in progress
 };
 
+// What create_first_dek did, decided inside one write transaction.
+struct FirstDek {
+  enum class Outcome {
+    inserted,           // the record is now the scope's active DEK
+    existing,           // the scope already had an active DEK (another writer won): `active` is it
+    stale_kek_version,  // the record's KEK version is not its family's current one: nothing written
+  };
+  Outcome outcome = Outcome::inserted;
+  std::optional<DekRecord> active;  // inserted: the record; existing: the winner
+};
+
 class Catalog {
  public:
   virtual ~Catalog() = default;
 
-  // DEKs. create_dek fails with ErrorCategory::shredded for a tombstoned scope.
+  // DEKs. A scope has at most one active DEK (schema v3: a unique index): inserting an active
+  // record supersedes the scope's active DEK in the same transaction (superseded DEKs still
+  // decrypt). create_dek fails with ErrorCategory::shredded for a tombstoned scope, and with
+  // ErrorCategory::policy for a record whose (KEK family, version) is not the family's current
+  // version in kek_versions (recorded decrypt-only or retired, or a newer version recorded): a
+  // DEK wrapped under a version that a rotation is retiring would outlive its KEK.
   virtual Status create_dek(const DekRecord& record) = 0;
-  // Many at once, in one transaction (bulk provisioning, tests, benchmarks).
+  // A scope's first DEK, for racing writers: in one transaction, inserts `record` (active) unless
+  // the scope already has an active DEK or the record's KEK version is stale (as create_dek).
+  // Errors: shredded; io.
+  virtual Result<FirstDek> create_first_dek(const DekRecord& record) = 0;
+  // Many at once, in one transaction (bulk provisioning, tests, benchmarks). No KEK version check:
+  // bulk imports may carry records under older versions.
   virtual Status create_deks(const std::vector<DekRecord>& records) = 0;
   virtual Result<std::optional<DekRecord>> find_dek(const envelope::DekId& dek_id) = 0;
   virtual Result<std::optional<DekRecord>> active_dek(const std::string& scope) = 0;
   virtual Result<std::vector<DekRecord>> deks_for_scope(const std::string& scope) = 0;
   virtual Status set_dek_state(const envelope::DekId& dek_id, DekState state) = 0;
+  // False for a catalog opened read-only (readers work, writes fail with ErrorCategory::io).
+  virtual bool writable() const { return true; }
 
   // KEK versions.
   virtual Status set_kek_version(const KekVersionRecord& record) = 0;

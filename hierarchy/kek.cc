@@ -43,7 +43,10 @@ Result<std::vector<KekInfo>> KeyHierarchy::list_keks() {
         continue;
       KekInfo info;
       info.ref = KekRef{object.parsed->kek_name, object.parsed->version};
-      KW_ASSIGN_OR_RETURN(info.kcv, key_check_value(session, object.handle));
+      auto kcv = key_check_value(session, object.handle);
+      if (!kcv && is_vanished_object(kcv.error())) continue;  // destroyed since the listing (a retire)
+      if (!kcv) return std::unexpected(std::move(kcv).error());
+      info.kcv = std::move(*kcv);
       const std::string blob_label = kek_blob_label(info.ref.name, info.ref.version);
       info.blob_on_token = std::any_of(objects.begin(), objects.end(),
                                        [&](const TokenObject& o) { return o.label == blob_label && o.object_class == CKO_DATA; });

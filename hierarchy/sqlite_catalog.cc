@@ -7,13 +7,14 @@
 
 #include <chrono>
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <utility>
 
 namespace keyward::hierarchy {
 namespace {
 
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 
 std::int64_t now_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -108,22 +109,49 @@ Error SqliteCatalog::sqlite_error(const std::string& what) const {
   std::string message = "catalog '" + path_ + "': " + what + ": " + sqlite3_errmsg(db_);
   if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
     message += " — another process holds the catalog (a keyward-rotate run?); retry when it is done";
+  if (code == SQLITE_READONLY || read_only_)
+    message += " — the catalog is read-only to this process (file or directory mode, or a read-only mount): "
+               "reading works, recording a new DEK needs write access";
   return Error{ErrorCategory::io, std::move(message), std::nullopt};
 }
 
 Result<std::unique_ptr<SqliteCatalog>> SqliteCatalog::open(const std::string& path) {
   // Create the file 0600 ourselves: SQLite would use the umask.
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0 && (errno == EACCES || errno == EROFS || errno == EPERM) && ::access(path.c_str(), R_OK) == 0)
+    return open_connection(path, true);  // it exists and we may read it: a reader needs no more
   if (fd < 0) return make_error(ErrorCategory::io, "cannot open catalog '" + path + "': " + std::strerror(errno));
   ::close(fd);
+  // A writable file in a directory we cannot write: SQLite could not create the -wal file.
+  const auto slash = path.rfind('/');
+  const std::string directory = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  if (::access(directory.c_str(), W_OK) != 0 && ::access((path + "-wal").c_str(), F_OK) != 0)
+    return open_connection(path, true);
+  return open_connection(path, false);
+}
+
+Result<std::unique_ptr<SqliteCatalog>> SqliteCatalog::open_read_only(const std::string& path) {
+  if (::access(path.c_str(), R_OK) != 0)
+    return make_error(ErrorCategory::io, "cannot open catalog '" + path + "': " + std::strerror(errno));
+  return open_connection(path, true);
+}
+
+Result<std::unique_ptr<SqliteCatalog>> SqliteCatalog::open_connection(const std::string& path, bool read_only) {
   sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, nullptr) != SQLITE_OK) {
+  const int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_FULLMUTEX;
+  if (sqlite3_open_v2(path.c_str(), &db, flags, nullptr) != SQLITE_OK) {
     std::string message = db ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close(db);
     return make_error(ErrorCategory::io, "cannot open catalog '" + path + "': " + message);
   }
-  std::unique_ptr<SqliteCatalog> catalog(new SqliteCatalog(db, path));
+  std::unique_ptr<SqliteCatalog> catalog(new SqliteCatalog(db, path, read_only));
   sqlite3_busy_timeout(db, 30'000);
+  if (read_only) {
+    // journal_mode=WAL is a write; a WAL catalog stays WAL (the mode is in the file header).
+    KW_TRY(catalog->exec("PRAGMA foreign_keys=ON"));
+    KW_TRY(catalog->check_schema_read_only());
+    return catalog;
+  }
   KW_TRY(catalog->exec("PRAGMA journal_mode=WAL"));
   KW_TRY(catalog->exec("PRAGMA synchronous=FULL"));
   KW_TRY(catalog->exec("PRAGMA foreign_keys=ON"));
@@ -131,6 +159,22 @@ Result<std::unique_ptr<SqliteCatalog>> SqliteCatalog::open(const std::string& pa
   KW_TRY(catalog->exec("PRAGMA secure_delete=ON"));
   KW_TRY(catalog->migrate());
   return catalog;
+}
+
+Status SqliteCatalog::check_schema_read_only() {
+  auto query = prepare("SELECT version FROM schema_version");
+  if (!query) return make_error(ErrorCategory::io, "catalog '" + path_ + "' is read-only and not a keyward catalog (no schema_version): " +
+                                                       query.error().message);
+  const int rc = query->step();
+  if (rc != SQLITE_ROW) return fail(sqlite_error("reading the schema version"));
+  const int current = static_cast<int>(query->integer(0));
+  if (current > kSchemaVersion)
+    return make_error(ErrorCategory::usage, "catalog '" + path_ + "' has schema version " + std::to_string(current) +
+                                                ", newer than this keyward understands (" + std::to_string(kSchemaVersion) + ")");
+  if (current < 2)
+    return make_error(ErrorCategory::io, "catalog '" + path_ + "' has schema version " + std::to_string(current) +
+                                             " and is read-only: open it once with write access to migrate it");
+  return {};
 }
 
 SqliteCatalog::~SqliteCatalog() {
@@ -201,6 +245,17 @@ Status SqliteCatalog::migrate() {
           "CREATE INDEX deks_by_kek ON deks (kek_family, kek_version, dek_id);"
           "DELETE FROM schema_version; INSERT INTO schema_version VALUES (2);"));
     }
+    if (current < 3) {
+      // v3: at most one active DEK per scope (two racing first encrypts each inserted one). Rows are
+      // kept: where a scope has several active DEKs, all but the newest (the one active_dek() chose,
+      // ties broken by DEK ID) become superseded, which still decrypt.
+      KW_TRY(exec(
+          "UPDATE deks SET state = 'superseded' WHERE state = 'active' AND EXISTS ("
+          "  SELECT 1 FROM deks AS newer WHERE newer.scope = deks.scope AND newer.state = 'active' AND"
+          "  (newer.created > deks.created OR (newer.created = deks.created AND newer.dek_id > deks.dek_id)));"
+          "CREATE UNIQUE INDEX deks_one_active_per_scope ON deks (scope) WHERE state = 'active';"
+          "DELETE FROM schema_version; INSERT INTO schema_version VALUES (3);"));
+    }
     return {};
   }();
   if (!migrated) {
@@ -215,14 +270,42 @@ Status SqliteCatalog::insert_dek_locked(const DekRecord& record) {
   if (shredded)
     return make_error(ErrorCategory::shredded, "scope '" + record.scope + "' was crypto-shredded: its keys are gone for good "
                                                                            "and it cannot be given new ones");
+  const auto now = record.created ? record.created : now_seconds();
+  if (record.state == DekState::active) {
+    // One active DEK per scope (schema v3): the new one supersedes the current one.
+    KW_ASSIGN_OR_RETURN(auto supersede, prepare("UPDATE deks SET state = 'superseded', updated = ? WHERE scope = ? AND state = 'active'"));
+    supersede.bind(1, now).bind(2, record.scope);
+    if (supersede.step() != SQLITE_DONE) return fail(sqlite_error("superseding a scope's active DEK"));
+  }
   KW_ASSIGN_OR_RETURN(auto insert, prepare("INSERT INTO deks (dek_id, scope, kek_family, kek_version, wrapped, state, created, "
                                            "updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
-  const auto now = record.created ? record.created : now_seconds();
   insert.bind(1, record.dek_id).bind(2, record.scope).bind(3, record.kek_family).bind(4, std::int64_t{record.kek_version});
   insert.bind(5, record.wrapped).bind(6, dek_state_name(record.state)).bind(7, now).bind(8, now);
   if (insert.step() != SQLITE_DONE) return fail(sqlite_error("inserting a DEK"));
   return {};
 }
+
+Result<bool> SqliteCatalog::kek_version_is_current(const std::string& family, std::uint32_t version) {
+  // Stale: the version is recorded decrypt-only or retired, or a newer version is recorded. A
+  // family the catalog has no versions of (no rotation yet) has nothing to contradict.
+  KW_ASSIGN_OR_RETURN(auto query, prepare("SELECT EXISTS (SELECT 1 FROM kek_versions WHERE family = ?1 AND "
+                                          "(version > ?2 OR (version = ?2 AND state != 'active')))"));
+  query.bind(1, family).bind(2, std::int64_t{version});
+  if (query.step() != SQLITE_ROW) return fail(sqlite_error("reading KEK versions"));
+  return query.integer(0) == 0;
+}
+
+namespace {
+
+Error stale_version_error(const DekRecord& record) {
+  return Error{ErrorCategory::policy,
+               "KEK " + record.kek_family + " v" + std::to_string(record.kek_version) +
+                   " is no longer its family's current version in the catalog (a rotation started or retired it): "
+                   "generate the DEK under the newest version",
+               std::nullopt};
+}
+
+}  // namespace
 
 Status SqliteCatalog::create_deks(const std::vector<DekRecord>& records) {
   KW_TRY(exec("BEGIN IMMEDIATE"));
@@ -236,13 +319,43 @@ Status SqliteCatalog::create_deks(const std::vector<DekRecord>& records) {
 }
 
 Status SqliteCatalog::create_dek(const DekRecord& record) {
+  // BEGIN IMMEDIATE takes the write lock first, so the version check and the insert see one state
+  // of kek_versions: a retire (one write transaction, areas contract) is wholly before or after.
   KW_TRY(exec("BEGIN IMMEDIATE"));
-  auto created = insert_dek_locked(record);
+  auto created = [&]() -> Status {
+    KW_ASSIGN_OR_RETURN(bool current, kek_version_is_current(record.kek_family, record.kek_version));
+    if (!current) return fail(stale_version_error(record));
+    return insert_dek_locked(record);
+  }();
   if (!created) {
     (void)exec("ROLLBACK");
     return created;
   }
   return exec("COMMIT");
+}
+
+Result<FirstDek> SqliteCatalog::create_first_dek(const DekRecord& record) {
+  KW_TRY(exec("BEGIN IMMEDIATE"));
+  auto decided = [&]() -> Result<FirstDek> {
+    KW_ASSIGN_OR_RETURN(bool shredded, is_shredded(record.scope));
+    if (shredded)
+      return make_error(ErrorCategory::shredded, "scope '" + record.scope + "' was crypto-shredded: its keys are gone for good "
+                                                                             "and it cannot be given new ones");
+    KW_ASSIGN_OR_RETURN(auto existing, active_dek(record.scope));
+    if (existing) return FirstDek{FirstDek::Outcome::existing, std::move(existing)};
+    KW_ASSIGN_OR_RETURN(bool current, kek_version_is_current(record.kek_family, record.kek_version));
+    if (!current) return FirstDek{FirstDek::Outcome::stale_kek_version, std::nullopt};
+    DekRecord active = record;
+    active.state = DekState::active;
+    KW_TRY(insert_dek_locked(active));
+    return FirstDek{FirstDek::Outcome::inserted, std::move(active)};
+  }();
+  if (!decided || decided->outcome != FirstDek::Outcome::inserted) {
+    (void)exec("ROLLBACK");
+    return decided;
+  }
+  KW_TRY(exec("COMMIT"));
+  return decided;
 }
 
 Result<std::optional<DekRecord>> SqliteCatalog::find_dek(const envelope::DekId& dek_id) {

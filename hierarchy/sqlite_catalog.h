@@ -2,6 +2,13 @@
 // a busy timeout so several processes (rotation workers, readers) share one file, prepared
 // statements, a schema version with migrations, and the database file created with mode 0600.
 // One SqliteCatalog is one connection: use one per thread or process.
+//
+// Read-only catalogs (a file or directory this process may not write, a read-only mount): open()
+// falls back to a read-only connection, and open_read_only() asks for one. Measured with SQLite
+// 3.40: a read-only connection reads a WAL catalog whether or not the -wal and -shm files exist,
+// and sees a live writer's committed transactions in the -wal, as long as the files that exist
+// are readable. No migration runs read-only: an older schema is read as it is (every schema
+// since v2 has the columns readers use); writes fail with a clear io error.
 #pragma once
 
 #include <memory>
@@ -18,10 +25,15 @@ namespace keyward::hierarchy {
 class SqliteCatalog : public Catalog {
  public:
   // Opens (creating if needed) the catalog at `path`. Errors: io, naming SQLite's message.
+  // Read-only when the file or its directory is not writable by this process (EACCES, EROFS).
   static Result<std::unique_ptr<SqliteCatalog>> open(const std::string& path);
+  // A read-only connection to an existing catalog (decrypting readers need no more).
+  static Result<std::unique_ptr<SqliteCatalog>> open_read_only(const std::string& path);
   ~SqliteCatalog() override;
 
+  bool writable() const override { return !read_only_; }
   Status create_dek(const DekRecord& record) override;
+  Result<FirstDek> create_first_dek(const DekRecord& record) override;
   Status create_deks(const std::vector<DekRecord>& records) override;
   Result<std::optional<DekRecord>> find_dek(const envelope::DekId& dek_id) override;
   Result<std::optional<DekRecord>> active_dek(const std::string& scope) override;
@@ -47,15 +59,20 @@ class SqliteCatalog : public Catalog {
 
  private:
   class Statement;
-  explicit SqliteCatalog(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  SqliteCatalog(sqlite3* db, std::string path, bool read_only) : db_(db), path_(std::move(path)), read_only_(read_only) {}
+  static Result<std::unique_ptr<SqliteCatalog>> open_connection(const std::string& path, bool read_only);
   Status exec(const char* sql);
   Result<Statement> prepare(const char* sql);
   Error sqlite_error(const std::string& what) const;
   Status migrate();
+  Status check_schema_read_only();
   Status insert_dek_locked(const DekRecord& record);
+  // True when (family, version) is the family's current KEK version as far as kek_versions knows.
+  Result<bool> kek_version_is_current(const std::string& family, std::uint32_t version);
 
   sqlite3* db_;
   std::string path_;
+  bool read_only_ = false;
   std::unordered_map<const char*, sqlite3_stmt*> statements_;  // prepared once, reused
   std::size_t fail_after_ = static_cast<std::size_t>(-1);
 };

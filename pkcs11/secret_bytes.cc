@@ -5,17 +5,29 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <atomic>
+#include <bit>
 #include <cstring>
 #include <mutex>
 #include <new>
+#include <thread>
 
 namespace keyward {
 namespace {
 
+std::atomic<std::size_t> g_secure_heap_bytes{0};
+std::atomic<std::uint64_t> g_fallbacks{0};
+
 std::uint8_t* allocate_secret(std::size_t size) {
   if (size == 0) return nullptr;
-  // Falls back to the normal heap by itself when the secure heap is not initialised or is full.
+  // Without a secure heap OPENSSL_secure_zalloc is the normal heap. With one, it returns NULL when
+  // the arena has no free block of the size: then the normal heap, deliberately and counted.
+  // OPENSSL_secure_clear_free (below) clears and frees blocks of either heap.
   void* memory = OPENSSL_secure_zalloc(size);
+  if (memory == nullptr && CRYPTO_secure_malloc_initialized()) {
+    g_fallbacks.fetch_add(1, std::memory_order_relaxed);
+    memory = OPENSSL_zalloc(size);
+  }
   if (memory == nullptr) throw std::bad_alloc();
   return static_cast<std::uint8_t*>(memory);
 }
@@ -76,20 +88,39 @@ bool SecretBytes::equals(const SecretBytes& other) const {
   return CRYPTO_memcmp(data_, other.data_, size_) == 0;
 }
 
-bool enable_secret_memory_protection() {
+std::size_t secret_heap_size_for(std::size_t threads) {
+  constexpr std::size_t kBase = std::size_t{1} << 20, kMost = std::size_t{1} << 28;
+  threads = std::clamp<std::size_t>(threads, 1, kMost / (2 * kLargestSecretPerThread));
+  return std::min(kMost, std::bit_ceil(kBase + threads * 2 * kLargestSecretPerThread));
+}
+
+SecretMemoryStats secret_memory_stats() {
+  SecretMemoryStats stats;
+  stats.secure_heap_bytes = g_secure_heap_bytes.load();
+  stats.secure_heap_used = stats.secure_heap_bytes ? CRYPTO_secure_used() : 0;
+  stats.fallbacks = g_fallbacks.load();
+  return stats;
+}
+
+bool enable_secret_memory_protection(std::size_t threads) {
   static std::once_flag once;
   static bool locked = false;
-  std::call_once(once, [] {
+  std::call_once(once, [threads] {
     // No core dumps of a process that holds keys (the threat model: never in core dumps).
     struct rlimit no_core {0, 0};
     setrlimit(RLIMIT_CORE, &no_core);
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 #if defined(KEYWARD_SANITIZE)
+    (void)threads;
     locked = false;  // ASan cannot see inside the secure arena; keep secrets on the checked heap.
 #else
-    // 1 MiB arena, 16-byte minimum blocks: room for ~32k cached 32-byte DEKs. Returns 1 when locked,
-    // 2 when the arena exists but mlock was refused (RLIMIT_MEMLOCK), 0 on failure.
-    locked = CRYPTO_secure_malloc_init(1u << 20, 16) == 1;
+    // 16-byte minimum blocks. Returns 1 when locked, 2 when the arena exists but mlock was refused
+    // (RLIMIT_MEMLOCK), 0 on failure. The old fixed 1 MiB arena could not hold one 600 KB value
+    // (a buddy block of 1 MiB) next to a cached DEK: field decrypt threw std::bad_alloc.
+    const std::size_t size = secret_heap_size_for(threads ? threads : std::max(1u, std::thread::hardware_concurrency()));
+    const int initialised = CRYPTO_secure_malloc_init(size, 16);
+    if (initialised != 0) g_secure_heap_bytes = size;
+    locked = initialised == 1;
 #endif
   });
   return locked;

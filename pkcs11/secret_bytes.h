@@ -3,6 +3,10 @@
 // - Storage comes from OpenSSL's secure heap when it is enabled (mlock'ed, excluded from core dumps,
 //   guard pages), otherwise from the normal heap; either way it is cleared with OPENSSL_cleanse on
 //   destruction, on shrink and on move-from.
+// - A full secure heap is not an error: the allocation falls back to the normal heap on purpose
+//   (still zeroized; core dumps are off process-wide) and is counted in secret_memory_stats(), so
+//   the fallback is visible. Only a failed normal allocation throws std::bad_alloc, as any
+//   allocation does; the library's field API turns that into an error value.
 // - Move-only: copying a secret is explicit (clone()).
 // - No conversion to std::string, no streaming operator. Reading the bytes goes through reveal(),
 //   which is easy to grep for.
@@ -53,9 +57,29 @@ class SecretBytes {
   std::size_t capacity_ = 0;
 };
 
+// The largest secret one thread is expected to hold at a time: a field value of the documented
+// maximum (envelope/field.h, 64 KiB) plus its framing byte, rounded up to the secure heap's buddy
+// block (a power of two).
+inline constexpr std::size_t kLargestSecretPerThread = std::size_t{1} << 17;  // 128 KiB
+
+// Secure heap size for `threads` threads that each hold up to two secrets of the largest size at
+// once (one block, plus one for buddy-allocator fragmentation), on top of a 1 MiB base for cached
+// DEKs and their subkeys (~32k DEKs). A power of two, as CRYPTO_secure_malloc_init requires; at
+// most 256 MiB.
+std::size_t secret_heap_size_for(std::size_t threads);
+
 // Turns on OpenSSL's secure heap for SecretBytes (locked pages, no core dump) and marks the process
-// non-dumpable. Safe to call more than once; a no-op in sanitizer builds. Returns false when the OS
-// refused to lock memory (SecretBytes then still work, from the normal heap, still zeroized).
-bool enable_secret_memory_protection();
+// non-dumpable, sized by secret_heap_size_for(threads); threads 0 means the machine's hardware
+// threads. Only the first call in a process takes effect. A no-op in sanitizer builds. Returns false
+// when the OS refused to lock memory (SecretBytes then still work, still zeroized).
+bool enable_secret_memory_protection(std::size_t threads = 0);
+
+struct SecretMemoryStats {
+  std::size_t secure_heap_bytes = 0;  // 0: no secure heap (not enabled, or a sanitizer build)
+  std::size_t secure_heap_used = 0;
+  std::uint64_t fallbacks = 0;        // allocations served by the normal heap because the secure one was full
+};
+// Thread-safe.
+SecretMemoryStats secret_memory_stats();
 
 }  // namespace keyward

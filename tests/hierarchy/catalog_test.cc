@@ -162,9 +162,97 @@ TEST(Catalog, SchemaV1CatalogIsMigratedWithItsRows) {
   sqlite3_stmt* query = nullptr;
   ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT version FROM schema_version", -1, &query, nullptr), SQLITE_OK);
   ASSERT_EQ(sqlite3_step(query), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(query, 0), 2);
+  EXPECT_EQ(sqlite3_column_int(query, 0), 3);  // migrated through v2 to the current v3
   sqlite3_finalize(query);
   sqlite3_close(db);
+}
+
+TEST(Catalog, SchemaV2CatalogWithTwoActiveDeksOfAScopeMigratesToV3KeepingEveryRow) {
+  // A v2 catalog as two racing first encrypts left it: two active DEKs for tenant:race.
+  auto path = fresh_path("v2");
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  const char* v2 =
+      "CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (2);"
+      "CREATE TABLE kek_versions (family TEXT NOT NULL, version INTEGER NOT NULL, state TEXT NOT NULL,"
+      "  created INTEGER NOT NULL, retired INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (family, version));"
+      "CREATE TABLE deks (dek_id BLOB PRIMARY KEY, scope TEXT NOT NULL, kek_family TEXT NOT NULL, kek_version INTEGER NOT NULL,"
+      "  wrapped BLOB NOT NULL, state TEXT NOT NULL CHECK (state IN ('active','superseded')),"
+      "  created INTEGER NOT NULL, updated INTEGER NOT NULL) WITHOUT ROWID;"
+      "CREATE INDEX deks_by_scope ON deks (scope, state);"
+      "CREATE INDEX deks_by_kek ON deks (kek_family, kek_version, dek_id);"
+      "CREATE TABLE tombstones (scope TEXT PRIMARY KEY, shredded INTEGER NOT NULL, reason TEXT NOT NULL);"
+      "CREATE TABLE shredded_deks (dek_id BLOB PRIMARY KEY, scope TEXT NOT NULL);"
+      "CREATE TABLE file_refs (path TEXT PRIMARY KEY, kek_family TEXT NOT NULL, kek_version INTEGER NOT NULL,"
+      "  scanned INTEGER NOT NULL);"
+      "CREATE TABLE rotations (family TEXT PRIMARY KEY, target_version INTEGER NOT NULL, started INTEGER NOT NULL,"
+      "  finished INTEGER NOT NULL DEFAULT 0);"
+      "INSERT INTO deks VALUES (x'00000000000000000000000000000001', 'tenant:race', 'payments', 1, zeroblob(40), 'active', 5, 5);"
+      "INSERT INTO deks VALUES (x'00000000000000000000000000000002', 'tenant:race', 'payments', 1, zeroblob(40), 'active', 5, 5);"
+      "INSERT INTO deks VALUES (x'00000000000000000000000000000003', 'tenant:race', 'payments', 1, zeroblob(40), 'superseded', 1, 1);"
+      "INSERT INTO deks VALUES (x'00000000000000000000000000000004', 'tenant:calm', 'payments', 1, zeroblob(40), 'active', 9, 9);";
+  ASSERT_EQ(sqlite3_exec(db, v2, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  sqlite3_close(db);
+
+  auto catalog = open_catalog(path);
+  ASSERT_TRUE(catalog);
+  for (std::uint64_t n = 1; n <= 4; ++n) EXPECT_TRUE(*catalog->find_dek(id_of(n))) << "row " << n << " kept";
+  auto race = catalog->deks_for_scope("tenant:race");
+  ASSERT_EQ(race->size(), 3u);
+  int active = 0;
+  for (const auto& r : *race) active += r.state == DekState::active;
+  EXPECT_EQ(active, 1) << "one active DEK per scope";
+  EXPECT_EQ((*catalog->active_dek("tenant:race"))->dek_id, id_of(2)) << "the newest (ties: highest DEK ID) stays active";
+  EXPECT_EQ((*catalog->active_dek("tenant:calm"))->dek_id, id_of(4));
+
+  // The unique index holds against writers that bypass keyward's insert.
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  EXPECT_NE(sqlite3_exec(db, "UPDATE deks SET state = 'active' WHERE dek_id = x'00000000000000000000000000000003'", nullptr,
+                         nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_stmt* query = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT version FROM schema_version", -1, &query, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(query), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(query, 0), 3);
+  sqlite3_finalize(query);
+  sqlite3_close(db);
+}
+
+TEST(Catalog, FirstDekOfAScopeIsInsertedOnceAndLaterCallersGetTheWinner) {
+  auto catalog = open_catalog(fresh_path("first"));
+  auto first = catalog->create_first_dek(record(1, "tenant:new"));
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->outcome, FirstDek::Outcome::inserted);
+  auto second = catalog->create_first_dek(record(2, "tenant:new"));
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->outcome, FirstDek::Outcome::existing);
+  EXPECT_EQ(second->active->dek_id, id_of(1));
+  EXPECT_FALSE(*catalog->find_dek(id_of(2))) << "the loser's DEK is never recorded";
+  ASSERT_TRUE(catalog->shred_scope("tenant:new", "test"));
+  auto shredded = catalog->create_first_dek(record(3, "tenant:new"));
+  ASSERT_FALSE(shredded);
+  EXPECT_EQ(shredded.error().category, ErrorCategory::shredded);
+}
+
+TEST(Catalog, ReadOnlyConnectionReadsAndRefusesWritesClearly) {
+  auto path = fresh_path("readonly");
+  {
+    auto writer = open_catalog(path);
+    ASSERT_TRUE(writer->create_dek(record(1, "tenant:ro")));
+    ASSERT_TRUE(writer->set_kek_version({"payments", 1, KekState::active, 0, 0}));
+    // The writer stays open: its -wal and -shm exist while the reader reads.
+    auto reader = SqliteCatalog::open_read_only(path);
+    ASSERT_TRUE(reader) << reader.error().message;
+    EXPECT_FALSE((*reader)->writable());
+    auto found = (*reader)->find_dek(id_of(1));
+    ASSERT_TRUE(found && *found) << "the reader sees the writer's committed rows";
+    EXPECT_EQ((*reader)->kek_versions("payments")->size(), 1u);
+    auto write = (*reader)->create_dek(record(2, "tenant:ro"));
+    ASSERT_FALSE(write);
+    EXPECT_EQ(write.error().category, ErrorCategory::io);
+    EXPECT_NE(write.error().message.find("read-only"), std::string::npos) << write.error().message;
+  }
+  EXPECT_FALSE(SqliteCatalog::open_read_only(fresh_path("missing"))) << "read-only never creates a catalog";
 }
 
 TEST(Catalog, BulkRewrapRate) {

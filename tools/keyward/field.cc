@@ -3,6 +3,7 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 #include <string>
 
 #include "hierarchy/key_service.h"
@@ -27,53 +28,71 @@ struct Session {
   std::unique_ptr<hierarchy::KeyService> keys;
 };
 
-Result<Session> open_session(const FieldCommand& command) {
+// Readers open the catalog read-only (they never write it, and it may be read-only to them).
+Result<Session> open_session(const FieldCommand& command, bool reader) {
   Session session;
   KW_ASSIGN_OR_RETURN(session.token, open_token(command.token));
-  KW_ASSIGN_OR_RETURN(session.catalog, hierarchy::SqliteCatalog::open(command.catalog));
+  KW_ASSIGN_OR_RETURN(session.catalog, reader ? hierarchy::SqliteCatalog::open_read_only(command.catalog)
+                                              : hierarchy::SqliteCatalog::open(command.catalog));
   session.cache = std::make_unique<hierarchy::DekCache>();
   session.keys = std::make_unique<hierarchy::KeyService>(*session.token.hierarchy, *session.catalog, *session.cache);
   return session;
 }
 
+// A failure on line N: what lines 1..N-1 produced is on stdout (flushed first), the error names N.
+int report_line(std::size_t number, const Error& error) {
+  std::cout.flush();
+  return report(kTool, error.with_context("line " + std::to_string(number)));
+}
+
+// Every line was processed: stdout must have taken all of it (a full disk or closed pipe is an error).
+int finish_output() {
+  if (!std::cout.flush())
+    return report(kTool, Error{ErrorCategory::io, "writing the output failed (closed pipe or full disk)", std::nullopt});
+  return kExitOk;
+}
+
 int field_encrypt(const FieldCommand& command, const envelope::EncryptionContext& context) {
-  auto session = open_session(command);
+  auto session = open_session(command, false);
   if (!session) return report(kTool, session.error());
   auto key = session->keys->key_for_encryption(command.scope, command.kek_family);
   if (!key) return report(kTool, key.error());
   const auto suite = command.suite == "deterministic" ? envelope::FieldSuite::deterministic : envelope::FieldSuite::randomized;
+  std::size_t number = 0;
   for (std::string line; std::getline(std::cin, line);) {
+    ++number;
     auto value = key->field_key->encrypt(bytes_of(line), suite, context);
     OPENSSL_cleanse(line.data(), line.size());
-    if (!value) return report(kTool, value.error());
+    if (!value) return report_line(number, value.error());
     std::cout << *value << "\n";
   }
-  return kExitOk;
+  return finish_output();
 }
 
-int field_decrypt(const FieldCommand& command, const envelope::EncryptionContext& context) {
-  auto session = open_session(command);
+int field_decrypt(const FieldCommand& command, const envelope::EncryptionContext& context, bool scope_given) {
+  auto session = open_session(command, true);
   if (!session) return report(kTool, session.error());
+  const std::optional<std::string> expected_scope = scope_given ? std::optional(command.scope) : std::nullopt;
   std::size_t number = 0;
   for (std::string line; std::getline(std::cin, line);) {
     ++number;
     auto parsed = envelope::parse_field(line);
-    if (!parsed) return report(kTool, parsed.error().with_context("line " + std::to_string(number)));
-    auto key = session->keys->key_for_decryption(parsed->dek_id);
-    if (!key) return report(kTool, key.error().with_context("line " + std::to_string(number)));
+    if (!parsed) return report_line(number, parsed.error());
+    auto key = session->keys->key_for_decryption(parsed->dek_id, expected_scope);
+    if (!key) return report_line(number, key.error());
     auto plain = key->field_key->decrypt(*parsed, context);
-    if (!plain) return report(kTool, plain.error().with_context("line " + std::to_string(number)));
+    if (!plain) return report_line(number, plain.error());
     std::cout.write(reinterpret_cast<const char*>(plain->reveal().data()), static_cast<std::streamsize>(plain->size()));
     std::cout << "\n";
     if (key->under_older_kek_version)
       std::cerr << "keyward: note: line " << number << " uses a DEK under " << key->record.kek_family << " v"
                 << key->record.kek_version << ", an older KEK version\n";
   }
-  return kExitOk;
+  return finish_output();
 }
 
 int field_lookup(const FieldCommand& command, const envelope::EncryptionContext& context) {
-  auto session = open_session(command);
+  auto session = open_session(command, true);
   if (!session) return report(kTool, session.error());
   auto keys = session->keys->keys_of_scope(command.scope);
   if (!keys) return report(kTool, keys.error());
@@ -85,10 +104,16 @@ int field_lookup(const FieldCommand& command, const envelope::EncryptionContext&
                                            : key.field_key->encrypt(bytes_of(line), envelope::FieldSuite::deterministic, context);
       if (!value) return report(kTool, value.error());
       std::cout << *value << "\t" << key.record.kek_family << "/v" << key.record.kek_version << "\n";
+      if (command.unscoped_values && command.blind_index == 0) {
+        auto old = key.field_key->encrypt(bytes_of(line), envelope::FieldSuite::deterministic, context,
+                                          envelope::kFieldVersionUnscoped);
+        if (!old) return report(kTool, old.error());
+        std::cout << *old << "\t" << key.record.kek_family << "/v" << key.record.kek_version << "\tunscoped\n";
+      }
     }
     OPENSSL_cleanse(line.data(), line.size());
   }
-  return kExitOk;
+  return finish_output();
 }
 
 }  // namespace
@@ -111,12 +136,16 @@ void add_field_commands(CLI::App& app, FieldCommand& command) {
       ->capture_default_str();
   auto* decrypt = field->add_subcommand("decrypt", "Decrypt each stdin line (an encrypted value); print the plaintexts");
   common(decrypt);
+  decrypt->add_option("--scope", command.scope,
+                      "refuse (exit 1) a value whose DEK belongs to another scope, e.g. one copied from another tenant's row");
   auto* lookup = field->add_subcommand(
       "lookup", "For each stdin value, print its deterministic value (or blind index) under every DEK of the scope");
   common(lookup);
   lookup->add_option("--scope", command.scope, "DEK scope")->required();
   lookup->add_option("--blind-index", command.blind_index, "print a blind index of N bytes (4-32) instead")
       ->check(CLI::Range(4u, 32u));
+  lookup->add_flag("--unscoped-values", command.unscoped_values,
+                   "also print each DEK's version 1 value (written before scopes were bound; docs/FIELDS.md)");
   if (const char* env = std::getenv("KEYWARD_CATALOG")) command.catalog = env;
 }
 
@@ -124,7 +153,8 @@ int run_field(const CLI::App& field_app, const FieldCommand& command) {
   auto context = parse_context(command.context);
   if (!context) return report(kTool, context.error());
   if (field_app.got_subcommand("encrypt")) return field_encrypt(command, *context);
-  if (field_app.got_subcommand("decrypt")) return field_decrypt(command, *context);
+  if (const auto* decrypt = field_app.get_subcommand("decrypt"); decrypt->parsed())
+    return field_decrypt(command, *context, decrypt->count("--scope") > 0);
   return field_lookup(command, *context);
 }
 

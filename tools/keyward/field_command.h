@@ -15,6 +15,7 @@ struct FieldCommand {
   std::string scope, kek_family, suite = "randomized";
   std::vector<std::string> context;
   unsigned blind_index = 0;
+  bool unscoped_values = false;  // lookup: also print version 1 (pre-scope-binding) values
 };
 void add_field_commands(CLI::App& app, FieldCommand& command);
 int run_field(const CLI::App& field_app, const FieldCommand& command);
