@@ -136,10 +136,44 @@ Result<std::unique_ptr<SqliteCatalog>> SqliteCatalog::open_read_only(const std::
   return open_connection(path, true);
 }
 
+namespace {
+
+// An RFC 8089 file: URI for SQLite (https://sqlite.org/uri.html): '%', '?' and '#' escaped.
+std::string immutable_uri(const std::string& path) {
+  std::string uri = "file:";
+  for (char c : path) {
+    if (c == '%' || c == '?' || c == '#') {
+      static constexpr char kHex[] = "0123456789ABCDEF";
+      uri += '%';
+      uri += kHex[static_cast<unsigned char>(c) >> 4];
+      uri += kHex[static_cast<unsigned char>(c) & 15];
+    } else {
+      uri += c;
+    }
+  }
+  return uri + "?immutable=1";
+}
+
+}  // namespace
+
 Result<std::unique_ptr<SqliteCatalog>> SqliteCatalog::open_connection(const std::string& path, bool read_only) {
+  if (!read_only) return open_connection_as(path, path, SQLITE_OPEN_READWRITE, false);
+  auto catalog = open_connection_as(path, path, SQLITE_OPEN_READONLY, true);
+  // SQLite reads a read-only WAL database only if its -wal and -shm exist or can be created
+  // (https://sqlite.org/wal.html#readonly). On a read-only mount after the last writer closed,
+  // neither exists nor can be: measured, SQLITE_CANTOPEN. With no -wal file there is no WAL
+  // content and no writer (a writer holds the -wal open), so the database file alone is the
+  // catalog: read it as immutable.
+  if (!catalog && ::access((path + "-wal").c_str(), F_OK) != 0 && errno == ENOENT)
+    return open_connection_as(path, immutable_uri(path), SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, true);
+  return catalog;
+}
+
+Result<std::unique_ptr<SqliteCatalog>> SqliteCatalog::open_connection_as(const std::string& path, const std::string& name,
+                                                                         int open_flags, bool read_only) {
   sqlite3* db = nullptr;
-  const int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_FULLMUTEX;
-  if (sqlite3_open_v2(path.c_str(), &db, flags, nullptr) != SQLITE_OK) {
+  const int flags = open_flags | SQLITE_OPEN_FULLMUTEX;
+  if (sqlite3_open_v2(name.c_str(), &db, flags, nullptr) != SQLITE_OK) {
     std::string message = db ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close(db);
     return make_error(ErrorCategory::io, "cannot open catalog '" + path + "': " + message);

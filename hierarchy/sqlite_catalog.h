@@ -5,9 +5,10 @@
 //
 // Read-only catalogs (a file or directory this process may not write, a read-only mount): open()
 // falls back to a read-only connection, and open_read_only() asks for one. Measured with SQLite
-// 3.40: a read-only connection reads a WAL catalog whether or not the -wal and -shm files exist,
-// and sees a live writer's committed transactions in the -wal, as long as the files that exist
-// are readable. No migration runs read-only: an older schema is read as it is (every schema
+// 3.40: a read-only connection reads a WAL catalog while its -wal and -shm files exist (a writer
+// is or was active) and sees the writer's committed transactions in the -wal, as long as those
+// files are readable; where they do not exist and cannot be created (a read-only mount after the
+// last writer closed) SQLite cannot open it, and keyward reads the file alone as immutable. No migration runs read-only: an older schema is read as it is (every schema
 // since v2 has the columns readers use); writes fail with a clear io error.
 #pragma once
 
@@ -61,6 +62,8 @@ class SqliteCatalog : public Catalog {
   class Statement;
   SqliteCatalog(sqlite3* db, std::string path, bool read_only) : db_(db), path_(std::move(path)), read_only_(read_only) {}
   static Result<std::unique_ptr<SqliteCatalog>> open_connection(const std::string& path, bool read_only);
+  static Result<std::unique_ptr<SqliteCatalog>> open_connection_as(const std::string& path, const std::string& name,
+                                                                    int open_flags, bool read_only);
   Status exec(const char* sql);
   Result<Statement> prepare(const char* sql);
   Error sqlite_error(const std::string& what) const;

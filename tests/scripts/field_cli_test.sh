@@ -81,7 +81,9 @@ fi
 # A catalog file and directory this process may not write (mode 0400 / 0500 as another user).
 if setpriv --reuid=65534 --regid=65534 --clear-groups true 2>/dev/null; then
   chmod 0755 "$work" && chown -R 65534:65534 "$work/tok"  # the token stays usable by that user
-  chmod 0444 "$KEYWARD_CATALOG"
+  # Readable to the other user, not writable: the catalog and the -wal/-shm a writer left (SQLite
+  # gives them the database file's mode when it creates them; readers need to read them).
+  chmod 0444 "$KEYWARD_CATALOG"; chmod 0444 "$KEYWARD_CATALOG"-wal "$KEYWARD_CATALOG"-shm 2>/dev/null || true
   chmod 0555 "$work/cat"
   as_other() { setpriv --reuid=65534 --regid=65534 --clear-groups env HOME=/ bash -c "$1"; }
   expect_status 0 "decrypt works with a catalog that is read-only to us" -- as_other \
@@ -89,7 +91,7 @@ if setpriv --reuid=65534 --regid=65534 --clear-groups true 2>/dev/null; then
   expect_status 1 "a new scope with a read-only catalog is refused" -- as_other \
     "'$kw' field encrypt --scope tenant:new2 --kek payments < '$work/acme.plain'"
   expect_grep "read-only" "$work/last.err" "the refusal says the catalog is read-only"
-  chmod 0755 "$work/cat"; chmod 0600 "$KEYWARD_CATALOG"
+  chmod 0755 "$work/cat"; chmod 0600 "$KEYWARD_CATALOG"; chmod 0600 "$KEYWARD_CATALOG"-wal "$KEYWARD_CATALOG"-shm 2>/dev/null || true
 else
   echo "skip another-user checks: setpriv cannot switch users here"
 fi
