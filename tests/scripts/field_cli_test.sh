@@ -63,6 +63,23 @@ expect_status 1 "a mixed batch stops at the foreign value" -- bash -c \
   "cat '$work/globex.value' '$work/acme.value' | '$kw' field decrypt --scope tenant:globex > '$work/mixed.out'"
 cmp -s "$work/globex.plain" "$work/mixed.out" && pass "the own value before it is kept" || flunk "the own value was lost"
 
+# --- racing first encrypts of one new scope, from separate processes ---------------------------
+pids=()
+for n in 1 2 3 4 5 6; do
+  (printf 'race %s\n' "$n" | timeout 60 "$kw" field encrypt --scope tenant:race --kek payments > "$work/race.$n" 2> "$work/race.$n.err") &
+  pids+=($!)
+done
+race_failed=0
+for pid in "${pids[@]}"; do wait "$pid" || race_failed=$((race_failed + 1)); done
+[ "$race_failed" = 0 ] && pass "six racing first encrypts all succeed" || flunk "$race_failed racing first encrypts failed"
+deks=$(python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(c.execute(\"SELECT COUNT(*) FROM deks WHERE scope='tenant:race'\").fetchone()[0])" "$KEYWARD_CATALOG")
+[ "$deks" = 1 ] && pass "the scope has exactly one DEK" || flunk "the scope has $deks DEKs"
+undecrypted=0
+for n in 1 2 3 4 5 6; do
+  printf 'race %s\n' "$n" | cmp -s - <("$kw" field decrypt --scope tenant:race < "$work/race.$n") || undecrypted=$((undecrypted + 1))
+done
+[ "$undecrypted" = 0 ] && pass "every racing value decrypts" || flunk "$undecrypted racing values do not decrypt"
+
 # --- a read-only catalog ----------------------------------------------------------------------
 "$kw" field encrypt --scope tenant:ro --kek payments < "$work/acme.plain" > "$work/ro.value"
 # A read-only bind mount of the catalog's directory (EROFS, whatever our uid), in a private mount namespace.
