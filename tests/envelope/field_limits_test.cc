@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <barrier>
 #include <thread>
 
 #include "envelope/base64url.h"
@@ -48,8 +49,8 @@ TEST(FieldLimits, ValueAtTheMaximumRoundTripsAndOneMoreByteIsRefused) {
 }
 
 TEST(FieldLimits, ManyThreadsDecryptingValuesNearTheMaximumNeverAbort) {
-  // The secure heap sized for 2 threads, used by 16 that each hold 4 near-maximal plaintexts at
-  // once: the heap runs out, and the allocations fall back to the normal heap, counted (with the
+  // The secure heap sized for 2 threads (2 MiB), used by 16 that each hold 4 near-maximal
+  // plaintexts at once (4 MiB): the heap runs out, and the allocations fall back to the normal heap, counted (with the
   // old fixed 1 MiB heap this threw std::bad_alloc out of SecretBytes and aborted the process).
   enable_secret_memory_protection(2);
   auto key = FieldKey::derive(random_key(), id_of(2), "tenant:b");
@@ -63,6 +64,8 @@ TEST(FieldLimits, ManyThreadsDecryptingValuesNearTheMaximumNeverAbort) {
   }
   const auto before = secret_memory_stats();
   std::atomic<int> failures{0}, decrypted{0};
+  // Every thread holds its plaintexts until all have theirs: 16 · 4 blocks of 64 KiB live at once.
+  std::barrier all_holding(16);
   std::vector<std::thread> threads;
   for (int t = 0; t < 16; ++t) {
     threads.emplace_back([&, t] {
@@ -78,6 +81,7 @@ TEST(FieldLimits, ManyThreadsDecryptingValuesNearTheMaximumNeverAbort) {
           ++decrypted;
           held.push_back(std::move(*plain));
         }
+        all_holding.arrive_and_wait();
       }
     });
   }
