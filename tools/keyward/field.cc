@@ -39,6 +39,34 @@ Result<Session> open_session(const FieldCommand& command, bool reader) {
   return session;
 }
 
+// One stdin line, read only up to `limit` bytes: a value keyward would refuse anyway is never
+// buffered whole (a multi-gigabyte line would otherwise end in std::bad_alloc). Like std::getline,
+// a last line without a newline counts, and an empty input has no line.
+enum class LineRead { line, too_long, end };
+LineRead read_line(std::istream& in, std::string& out, std::size_t limit) {
+  out.clear();
+  std::streambuf* buffer = in.rdbuf();
+  bool any = false;
+  for (;;) {
+    const int c = buffer->sbumpc();
+    if (c == std::char_traits<char>::eof()) return any ? LineRead::line : LineRead::end;
+    any = true;
+    if (c == '\n') return LineRead::line;
+    if (out.size() == limit) {
+      OPENSSL_cleanse(out.data(), out.size());
+      return LineRead::too_long;
+    }
+    out.push_back(static_cast<char>(c));
+  }
+}
+
+Error value_too_long() {
+  return Error{ErrorCategory::policy, "the value is longer than " + std::to_string(envelope::kMaxFieldValueBytes) +
+                                          " bytes; field values hold at most " + std::to_string(envelope::kMaxFieldValueBytes) +
+                                          " bytes (docs/FIELDS.md): encrypt it as a file",
+               std::nullopt};
+}
+
 // A failure on line N: what lines 1..N-1 produced is on stdout (flushed first), the error names N.
 int report_line(std::size_t number, const Error& error) {
   std::cout.flush();
@@ -59,8 +87,10 @@ int field_encrypt(const FieldCommand& command, const envelope::EncryptionContext
   if (!key) return report(kTool, key.error());
   const auto suite = command.suite == "deterministic" ? envelope::FieldSuite::deterministic : envelope::FieldSuite::randomized;
   std::size_t number = 0;
-  for (std::string line; std::getline(std::cin, line);) {
+  std::string line;
+  for (LineRead read; (read = read_line(std::cin, line, envelope::kMaxFieldValueBytes)) != LineRead::end;) {
     ++number;
+    if (read == LineRead::too_long) return report_line(number, value_too_long());
     auto value = key->field_key->encrypt(bytes_of(line), suite, context);
     OPENSSL_cleanse(line.data(), line.size());
     if (!value) return report_line(number, value.error());
@@ -74,8 +104,14 @@ int field_decrypt(const FieldCommand& command, const envelope::EncryptionContext
   if (!session) return report(kTool, session.error());
   const std::optional<std::string> expected_scope = scope_given ? std::optional(command.scope) : std::nullopt;
   std::size_t number = 0;
-  for (std::string line; std::getline(std::cin, line);) {
+  std::string line;
+  for (LineRead read; (read = read_line(std::cin, line, envelope::kMaxFieldTextBytes)) != LineRead::end;) {
     ++number;
+    if (read == LineRead::too_long)
+      return report_line(number, Error{ErrorCategory::corrupt_input,
+                                       "encrypted field value is longer than any keyward writes (values hold at most " +
+                                           std::to_string(envelope::kMaxFieldValueBytes) + " bytes)",
+                                       std::nullopt});
     auto parsed = envelope::parse_field(line);
     if (!parsed) return report_line(number, parsed.error());
     auto key = session->keys->key_for_decryption(parsed->dek_id, expected_scope);
@@ -97,7 +133,11 @@ int field_lookup(const FieldCommand& command, const envelope::EncryptionContext&
   auto keys = session->keys->keys_of_scope(command.scope);
   if (!keys) return report(kTool, keys.error());
   if (keys->empty()) return report(kTool, Error{ErrorCategory::not_found, "scope '" + command.scope + "' has no DEKs", std::nullopt});
-  for (std::string line; std::getline(std::cin, line);) {
+  std::string line;
+  std::size_t number = 0;
+  for (LineRead read; (read = read_line(std::cin, line, envelope::kMaxFieldValueBytes)) != LineRead::end;) {
+    ++number;
+    if (read == LineRead::too_long) return report_line(number, value_too_long());
     // One lookup value per live DEK version: query for any of them.
     for (const auto& key : *keys) {
       auto value = command.blind_index > 0 ? key.field_key->blind_index(bytes_of(line), context, command.blind_index)
