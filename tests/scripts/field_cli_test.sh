@@ -63,6 +63,25 @@ expect_status 1 "a mixed batch stops at the foreign value" -- bash -c \
   "cat '$work/globex.value' '$work/acme.value' | '$kw' field decrypt --scope tenant:globex > '$work/mixed.out'"
 cmp -s "$work/globex.plain" "$work/mixed.out" && pass "the own value before it is kept" || flunk "the own value was lost"
 
+# --- readers while another process creates KEK versions ----------------------------------------
+printf 'reader value\n' > "$work/reader.plain"
+"$kw" field encrypt --scope tenant:reader --kek payments < "$work/reader.plain" > "$work/reader.value"
+( for n in 1 2 3 4 5 6; do
+    "$bin/keyward-ceremony" kek create bystander --transcript "$work/t.jsonl" >/dev/null 2>&1
+    "$bin/keyward-ceremony" kek create payments --transcript "$work/t.jsonl" >/dev/null 2>&1
+  done; touch "$work/creator.done" ) &
+creator=$!
+reads=0; read_failures=0
+while [ ! -e "$work/creator.done" ] || [ "$reads" -lt 20 ]; do
+  reads=$((reads + 1))
+  timeout 60 "$kw" field decrypt < "$work/reader.value" > "$work/reader.out" 2> "$work/reader.err" \
+    && cmp -s "$work/reader.out" "$work/reader.plain" || { read_failures=$((read_failures + 1)); sed 's/^/     | /' "$work/reader.err"; }
+  [ "$reads" -ge 400 ] && break
+done
+wait "$creator"
+[ "$read_failures" = 0 ] && pass "$reads reads while 12 KEK versions were created: none failed" \
+  || flunk "$read_failures of $reads reads failed while KEK versions were created"
+
 # --- racing first encrypts of one new scope, from separate processes ---------------------------
 pids=()
 for n in 1 2 3 4 5 6; do
