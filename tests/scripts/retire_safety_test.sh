@@ -14,7 +14,6 @@ sql() { sqlite3 -cmd ".timeout 30000" "$db" "$@"; }
 recorded_files() { sql "SELECT COUNT(*) FROM run_files WHERE run_id = (SELECT MAX(run_id) FROM rotation_runs)" 2>/dev/null || echo 0; }
 in_token() { "$rotate" status --json | tr -d ' \n' | grep -q "\"token_versions\":\[[0-9,]*\b$1\b"; }
 
-expect_status 0 "seed 500 catalog DEKs" -- "$seed" seed --catalog "$db" --kek payments --count 500 --manifest "$work/manifest"
 mkdir -p "$work/files/a" "$work/files/b"
 n=200
 for i in $(seq 1 $n); do
@@ -32,6 +31,8 @@ expect_status 1 "(d) retire v1 right after start is refused" -- "$rotate" retire
 expect_grep "no keyward-rotate run has been made since v1" "$work/last.err" "the refusal says no run has been made"
 expect_grep "i-accept-data-loss" "$work/last.err" "the refusal names the override and what it costs"
 in_token 1 && pass "v1 is still on the token" || flunk "v1 was destroyed"
+expect_status 0 "(d) zero files lost" -- "$seed" files --map "$work/map" --version 1
+expect_status 0 "seed 500 catalog DEKs (under v2)" -- "$seed" seed --catalog "$db" --kek payments --count 500 --manifest "$work/manifest"
 
 # (a) + (c) a run killed in its file phase (progress recorded per file as it happens), retire refused,
 # every file still decrypts; the rerun completes and then retire is allowed.
