@@ -206,13 +206,16 @@ Result<std::vector<RunRecord>> finish_rotation_run(Catalog& catalog, const Activ
     if (complete) {
       KW_ASSIGN_OR_RETURN(auto rotation, catalog.rotation(family));
       if (rotation && rotation->finished == 0 && rotation->target_version <= target) {
-        KW_ASSIGN_OR_RETURN(auto recorded, catalog.runs(family, 1));
-        rotation->finished = recorded.empty() ? rotation->started : recorded.front().finished;
+        rotation->finished = std::max<std::int64_t>(rotation->started, 1);
+        KW_ASSIGN_OR_RETURN(auto recent, catalog.runs(family, 64));
+        for (const auto& record : recent)
+          if (record.run_id == run_id) rotation->finished = record.finished;
         KW_TRY(catalog.set_rotation(*rotation));
       }
     }
-    KW_ASSIGN_OR_RETURN(auto recorded, catalog.runs(family, 1));
-    if (!recorded.empty()) records.push_back(std::move(recorded.front()));
+    KW_ASSIGN_OR_RETURN(auto recent, catalog.runs(family, 64));  // this run, even with others running beside it
+    for (auto& record : recent)
+      if (record.run_id == run_id) records.push_back(std::move(record));
   }
   return records;
 }

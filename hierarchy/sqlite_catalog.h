@@ -66,6 +66,7 @@ class SqliteCatalog : public Catalog {
   Status in_write_transaction(const std::function<Status()>& body);
   Result<RunRecord> run_from_row(Statement& row);
   Status fill_run_details(RunRecord& run);  // paths and file counts
+  Status record_run_file_locked(const std::vector<std::int64_t>& run_ids, const RunFile& file);
   // Checkpoints the WAL with TRUNCATE; returns the frames left in it (0: truncated).
   Result<std::int64_t> truncate_wal();
 
