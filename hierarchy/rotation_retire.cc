@@ -27,8 +27,7 @@ Status write_escrow_durably(const std::string& path, const std::string& text) {
     const int saved = errno;
     ::close(fd);
     ::unlink(path.c_str());
-    return make_error(ErrorCategory::io, std::string(what) + " the escrow file '" + path + "': " + std::strerror(saved) +
-                                             "; nothing was retired");
+    return make_error(ErrorCategory::io, std::string(what) + " the escrow file '" + path + "': " + std::strerror(saved));
   };
   if (::fchmod(fd, 0600) != 0) return failed("cannot set the mode of");
   for (std::size_t done = 0; done < text.size();) {
@@ -40,7 +39,7 @@ Status write_escrow_durably(const std::string& path, const std::string& text) {
   if (::fsync(fd) != 0) return failed("cannot fsync");
   if (::close(fd) != 0) {
     ::unlink(path.c_str());
-    return make_error(ErrorCategory::io, "cannot close the escrow file '" + path + "'; nothing was retired");
+    return make_error(ErrorCategory::io, "cannot close the escrow file '" + path + "'");
   }
   std::string dir = std::filesystem::path(path).parent_path().string();
   if (dir.empty()) dir = ".";
@@ -48,7 +47,7 @@ Status write_escrow_durably(const std::string& path, const std::string& text) {
   if (dir_fd < 0 || ::fsync(dir_fd) != 0) {
     if (dir_fd >= 0) ::close(dir_fd);
     return make_error(ErrorCategory::io, "cannot fsync the directory of the escrow file '" + path +
-                                             "': the escrow may not survive a crash, so nothing was retired");
+                                             "': the escrow may not survive a crash");
   }
   ::close(dir_fd);
   return {};
@@ -149,11 +148,17 @@ Result<RetireReport> retire_kek_version(KeyHierarchy& hierarchy, Catalog& catalo
     if (report.already_retired_in_catalog) return report;  // nothing left to destroy
     return make_error(ErrorCategory::not_found, "the token holds no " + label);
   }
+  // From here on the catalog says retired (no new DEK can go under it); the token still holds it.
+  const std::string resume = label + " is marked retired in the catalog but still on the token: fix this and run the "
+                             "same retire again to finish";
   if (options.escrow_path) {
-    KW_ASSIGN_OR_RETURN(auto blob, hierarchy.export_kek(KekRef{family, version}));
-    KW_TRY(write_escrow_durably(*options.escrow_path, blob.to_json()));
+    auto blob = hierarchy.export_kek(KekRef{family, version});
+    if (!blob) return fail(std::move(blob).error().with_context(resume));
+    if (auto written = write_escrow_durably(*options.escrow_path, blob->to_json()); !written)
+      return fail(std::move(written).error().with_context(resume));
   }
-  KW_TRY(hierarchy.destroy_kek(KekRef{family, version}));
+  if (auto destroyed = hierarchy.destroy_kek(KekRef{family, version}); !destroyed)
+    return fail(std::move(destroyed).error().with_context(resume));
   return report;
 }
 

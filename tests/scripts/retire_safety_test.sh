@@ -136,7 +136,12 @@ expect_status 0 "a run over both paths" -- "$rotate" run "$work/files" "$work/ot
 expect_status 2 "retire refuses to overwrite an existing escrow file" -- "$rotate" retire --kek payments --version $((v - 1)) \
   --escrow "$work/exists.escrow"
 in_token $((v - 1)) && pass "nothing was destroyed when the escrow could not be written" || flunk "destroyed without escrow"
-expect_status 0 "retire with --escrow under umask 000" -- bash -c "umask 000; '$rotate' retire --kek payments --version $((v - 1)) --escrow '$work/v.escrow'"
+expect_status 1 "retire whose escrow file cannot be created fails" -- "$rotate" retire --kek payments --version $((v - 1)) \
+  --escrow "$work/no/such/dir/v.escrow"
+expect_grep "marked retired in the catalog but still on the token: fix this and run the same retire again" "$work/last.err" \
+  "it says the version is marked but not destroyed, and how to finish"
+in_token $((v - 1)) && pass "the version was not destroyed without its escrow" || flunk "destroyed without escrow"
+expect_status 0 "retire with --escrow under umask 000 (finishing the interrupted retire)" -- bash -c "umask 000; '$rotate' retire --kek payments --version $((v - 1)) --escrow '$work/v.escrow'"
 [ "$(stat -c %a "$work/v.escrow")" = 600 ] && pass "the escrow file is mode 0600 under umask 000" ||
   flunk "escrow mode $(stat -c %a "$work/v.escrow")"
 grep -q "\"format\": \"keyward-kek-blob/v1\"" "$work/v.escrow" && pass "the escrow file holds the blob" || flunk "escrow file empty"
