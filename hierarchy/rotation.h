@@ -3,7 +3,8 @@
 // start → a new KEK version becomes the one new DEKs go under; older versions still decrypt.
 // run   → catalog DEKs in batches (each batch one transaction, guarded by the version it expects, so a
 //         killed run resumes with no loss) and envelope key sections in place (two-slot switch).
-// retire→ an old version is destroyed in the token only when nothing references it.
+// retire→ an old version is destroyed in the token only after a complete run (rotation_runs.h) and
+//         when nothing references it (rotation_retire.cc); shred in rotation_shred.h.
 // Every rewrap happens in the token: unwrap under the old KEK into a sensitive session object, wrap
 // under the new one, destroy. No code path here reads CKA_VALUE.
 #pragma once
