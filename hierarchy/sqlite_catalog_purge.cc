@@ -102,9 +102,10 @@ Result<std::vector<Catalog::Residue>> SqliteCatalog::purge_copies(const std::vec
   NeedleScan scan(secrets);
   KW_ASSIGN_OR_RETURN(std::int64_t frames_left, truncate_wal());
   KW_ASSIGN_OR_RETURN(std::int64_t in_main, scan.count_in(path_));
-  if (in_main > 0) {
-    // A copy in the main file (a page freed without secure_delete, e.g. by another SQLite client):
-    // VACUUM rewrites every page, then the WAL that carried the rewrite is truncated again.
+  if (in_main > 0 && frames_left == 0) {
+    // A copy in the main file although the WAL was checkpointed (a page freed without secure_delete,
+    // e.g. by another SQLite client): VACUUM rewrites every page, then the WAL that carried the
+    // rewrite is truncated again. Not while a reader pins the WAL: VACUUM would wait and fail.
     KW_TRY(exec("VACUUM"));
     KW_ASSIGN_OR_RETURN(frames_left, truncate_wal());
     KW_ASSIGN_OR_RETURN(in_main, scan.count_in(path_));
@@ -112,8 +113,11 @@ Result<std::vector<Catalog::Residue>> SqliteCatalog::purge_copies(const std::vec
   std::vector<Residue> residues;
   if (in_main > 0)
     residues.push_back({path_, static_cast<std::uint64_t>(in_main),
-                        "still in the database file after VACUUM: copy the catalog with `sqlite3 CATALOG .dump` into a new "
-                        "file and destroy this one"});
+                        frames_left > 0
+                            ? "another process has a read transaction open on the catalog, so the pages that overwrite them "
+                              "cannot be copied in: run the same shred again when no other process is reading the catalog"
+                            : "still in the database file after VACUUM: copy the catalog with `sqlite3 CATALOG .dump` into a "
+                              "new file and destroy this one"});
   const std::string wal = path_ + "-wal";
   KW_ASSIGN_OR_RETURN(std::int64_t in_wal, scan.count_in(wal));
   if (frames_left > 0 || in_wal > 0)

@@ -7,6 +7,8 @@
 
 #include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 
 #include "tests/support/test_token.h"
 
@@ -324,6 +326,25 @@ TEST(Catalog, PurgeCopiesTruncatesTheWalOrSaysWhatRemains) {
   auto after = catalog->purge_copies({record(100, "").wrapped});
   ASSERT_TRUE(after);
   EXPECT_TRUE(after->empty());
+
+  // A row deleted by a client without secure_delete leaves its bytes on the page: purge VACUUMs.
+  auto third = record(101, "victim3");
+  ASSERT_TRUE(catalog->create_dek(third));
+  ASSERT_EQ(sqlite3_open(path.c_str(), &reader), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(reader, "PRAGMA secure_delete=OFF; DELETE FROM deks WHERE scope = 'victim3';"
+                                 "PRAGMA wal_checkpoint(TRUNCATE);", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(reader);
+  auto main_file_holds = [&] {
+    std::ifstream in(path, std::ios::binary);
+    const std::string all((std::istreambuf_iterator<char>(in)), {});
+    const std::string needle(third.wrapped.begin(), third.wrapped.end());
+    return all.find(needle) != std::string::npos;
+  };
+  ASSERT_TRUE(main_file_holds()) << "the test needs a copy on a page to start with";
+  auto vacuumed = catalog->purge_copies({third.wrapped});
+  ASSERT_TRUE(vacuumed) << vacuumed.error().message;
+  EXPECT_TRUE(vacuumed->empty());
+  EXPECT_FALSE(main_file_holds());
 }
 
 TEST(Catalog, BulkRewrapRate) {
