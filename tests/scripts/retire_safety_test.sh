@@ -131,6 +131,15 @@ expect_status 1 "retire after it is refused: an earlier run of this rotation was
   "$rotate" retire --kek payments --version $((v - 1))
 expect_status 0 "a run over both paths" -- "$rotate" run "$work/files" "$work/other"
 
+# Envelopes behind a symbolic link to a directory are data too: the walk follows links (each
+# directory once, so a link cycle ends).
+mkdir -p "$work/linked"; "$kw" encrypt --kek payments "$work/plain.1" "$work/linked/l.kw" 2>/dev/null
+ln -s "$work/linked" "$work/files/link"; ln -s "$work/files" "$work/linked/cycle"
+"$rotate" start --kek payments >/dev/null; v=$((v + 1))
+expect_status 0 "run over a tree with links to directories (and a cycle)" -- timeout 60 "$rotate" run "$work/files" "$work/other"
+echo "$work/linked/l.kw $work/plain.1" > "$work/map.link"
+expect_status 0 "the envelope behind the link was rotated to v$v" -- "$seed" files --map "$work/map.link" --version "$v"
+
 # Escrow: 0600 under umask 000, never over an existing file, durable before the destroy.
 : > "$work/exists.escrow"
 expect_status 2 "retire refuses to overwrite an existing escrow file" -- "$rotate" retire --kek payments --version $((v - 1)) \
