@@ -52,17 +52,23 @@ Result<SecretBytes> committed_dek(const ParsedPrefix& prefix, const DekResolver&
 Result<std::vector<std::uint8_t>> read_prefix_bytes(int fd, bool seekable) {
   std::vector<std::uint8_t> bytes(kFixedHeaderBytes + kKeyAreaBytes);
   std::size_t have = 0;
+  bool at_end = false;  // the input ended: a prefix still incomplete is truncated (never read again)
   for (;;) {
     std::size_t needed = 0;
     if (seekable) {
       ssize_t n = ::pread(fd, bytes.data() + have, bytes.size() - have, static_cast<off_t>(have));
       if (n < 0) return fail(io_error("read"));
       have += static_cast<std::size_t>(n);
-      if (have < bytes.size() && n == 0) bytes.resize(have);
+      if (have < bytes.size() && n == 0) {
+        bytes.resize(have);
+        at_end = true;
+      }
     } else {
+      const std::size_t wanted = bytes.size() - have;
       KW_ASSIGN_OR_RETURN(std::size_t n, read_full(fd, std::span(bytes).subspan(have)));
       have += n;
       bytes.resize(have);
+      at_end = n < wanted;
     }
     auto parsed = parse_prefix(std::span(bytes.data(), have), &needed);
     if (parsed) {
@@ -70,7 +76,7 @@ Result<std::vector<std::uint8_t>> read_prefix_bytes(int fd, bool seekable) {
       return bytes;
     }
     if (parsed.error().category != ErrorCategory::usage) return std::unexpected(parsed.error());
-    if (needed <= have || have < bytes.size())
+    if (needed <= have || have < bytes.size() || at_end)
       return make_error(ErrorCategory::corrupt_input, "envelope: truncated header");
     bytes.resize(needed);
   }

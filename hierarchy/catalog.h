@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -65,6 +66,43 @@ struct FirstDek {
   std::optional<DekRecord> active;  // inserted: the record; existing: the winner
 };
 
+// One `keyward-rotate run` of one KEK family (docs/ROTATION.md, "Runs"). A run is complete only when
+// the catalog phase left no DEK of the family below the target and every file under every path it
+// was given was rewrapped or already current; retire relies on that.
+enum class RunOutcome { running, complete, incomplete };
+struct RunRecord {
+  std::int64_t run_id = 0;
+  std::string family;
+  std::uint32_t target_version = 0;  // the newest version when the run started
+  std::int64_t started = 0, finished = 0;  // finished 0: still running, or killed
+  RunOutcome outcome = RunOutcome::running;
+  bool catalog_complete = false;
+  std::string reason;                // why it is incomplete
+  std::vector<std::string> paths;    // absolute, as given
+  std::uint64_t files_rewrapped = 0, files_current = 0, files_failed = 0;
+};
+
+enum class FileOutcome { rewrapped, current, failed };
+// One file's result, recorded as soon as it is known. kek_family empty: the key section could not be read.
+struct RunFile {
+  std::string path;
+  FileOutcome outcome = FileOutcome::current;
+  std::string kek_family;
+  std::uint32_t kek_version = 0;
+  std::string reason;
+};
+
+// What retire sees inside its write transaction.
+struct RetireFacts {
+  std::string family;
+  std::uint32_t version = 0;
+  bool already_retired = false;               // the catalog already marks it retired
+  std::uint64_t deks = 0;                     // catalog DEKs under it
+  std::vector<FileReference> files;           // recorded envelope files under it (at most 20)
+  std::uint64_t file_count = 0;
+  std::optional<RunRecord> newest_run_after;  // newest run of the family with target above it
+};
+
 class Catalog {
  public:
   virtual ~Catalog() = default;
@@ -116,14 +154,41 @@ class Catalog {
   // Catalog DEKs plus recorded files under (family, version).
   virtual Result<std::uint64_t> references_to(const std::string& family, std::uint32_t version) = 0;
 
+  // Rotation runs. begin_run records a running run with the paths it was given; record_run_file
+  // records one file's result for each of `run_ids` and, when the key section was read, its file
+  // reference, in one transaction (progress survives a kill); finish_run closes the run.
+  virtual Result<std::int64_t> begin_run(const std::string& family, std::uint32_t target,
+                                         const std::vector<std::string>& paths) = 0;
+  virtual Status record_run_file(const std::vector<std::int64_t>& run_ids, const RunFile& file) = 0;
+  virtual Status finish_run(std::int64_t run_id, bool catalog_complete, RunOutcome outcome, const std::string& reason) = 0;
+  // The family's runs, newest first (at most `limit`).
+  virtual Result<std::vector<RunRecord>> runs(const std::string& family, std::size_t limit) = 0;
+  virtual Result<std::vector<RunFile>> run_files(std::int64_t run_id, FileOutcome outcome, std::size_t limit) = 0;
+  // In ONE write transaction: gathers RetireFacts for (family, version), calls `decide`, and if it
+  // returns true marks the version retired. A writer inserting a DEK under the version either commits
+  // before (decide sees it) or after (the version is retired and the writer's insert is refused).
+  virtual Status retire_if(const std::string& family, std::uint32_t version,
+                           const std::function<Status(const RetireFacts&)>& decide) = 0;
+
   // Crypto-shredding: deletes the scope's wrapped DEKs and writes a tombstone, in one transaction.
   // Returns the number of DEKs destroyed.
   virtual Result<std::size_t> shred_scope(const std::string& scope, const std::string& reason) = 0;
   virtual Result<bool> is_shredded(const std::string& scope) = 0;
+  // After a shred: removes what the storage still keeps of deleted rows (SQLite: checkpoint and
+  // truncate the WAL, VACUUM when the main file still holds a copy), then searches every file of the
+  // catalog for each of `secrets` (the shredded wrapped DEKs). Returns what remains (empty: nothing).
+  struct Residue {
+    std::string file;
+    std::uint64_t copies = 0;
+    std::string why;  // what kept it and what to do
+  };
+  virtual Result<std::vector<Residue>> purge_copies(const std::vector<std::vector<std::uint8_t>>& secrets) = 0;
   // True if the DEK belonged to a shredded scope (its ID is remembered, its key material is not).
   virtual Result<bool> is_dek_shredded(const envelope::DekId& dek_id) = 0;
 };
 
 const char* kek_state_name(KekState state);
+const char* run_outcome_name(RunOutcome outcome);
+const char* file_outcome_name(FileOutcome outcome);
 
 }  // namespace keyward::hierarchy

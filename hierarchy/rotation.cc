@@ -17,13 +17,6 @@ std::int64_t now_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-Status write_file(const std::string& path, const std::string& text) {
-  std::FILE* file = std::fopen(path.c_str(), "wx");
-  if (file == nullptr) return make_error(ErrorCategory::io, "cannot create '" + path + "' (it may already exist)");
-  const bool ok = std::fwrite(text.data(), 1, text.size(), file) == text.size();
-  return std::fclose(file) == 0 && ok ? Status{} : make_error(ErrorCategory::io, "cannot write '" + path + "'");
-}
-
 }  // namespace
 
 Result<std::uint32_t> rotation_target(KeyHierarchy& hierarchy, const std::string& family) {
@@ -117,50 +110,6 @@ Result<std::uint64_t> rewrap_catalog(KeyHierarchy& hierarchy, Catalog& catalog, 
   return rewrapped;
 }
 
-Result<FileRotation> rewrap_files(KeyHierarchy& hierarchy, Catalog& catalog, const std::vector<std::string>& paths,
-                                  const std::map<std::string, std::uint32_t>& targets, const ProgressCallback& progress) {
-  namespace fs = std::filesystem;
-  std::vector<std::string> files;
-  for (const auto& path : paths) {
-    std::error_code error;
-    if (fs::is_directory(path, error)) {
-      for (auto it = fs::recursive_directory_iterator(path, error); !error && it != fs::recursive_directory_iterator(); it.increment(error))
-        if (it->is_regular_file()) files.push_back(it->path().string());
-    } else if (fs::is_regular_file(path, error)) {
-      files.push_back(path);
-    } else {
-      return make_error(ErrorCategory::usage, "'" + path + "' is neither a file nor a directory");
-    }
-    if (error) return make_error(ErrorCategory::io, "cannot walk '" + path + "': " + error.message());
-  }
-  FileRotation result;
-  std::vector<FileReference> references;
-  for (const auto& file : files) {
-    ++result.seen;
-    auto prefix = envelope::read_envelope_prefix(file);
-    if (!prefix) {
-      if (prefix.error().category == ErrorCategory::corrupt_input) {
-        result.not_envelopes.push_back(file);
-        continue;
-      }
-      return std::unexpected(prefix.error());
-    }
-    auto section = prefix->key_section;
-    auto target = targets.find(section.kek_family);
-    if (target != targets.end() && section.kek_version < target->second) {
-      KW_TRY(rewrap_envelope_key_section(hierarchy, file, KekRef{section.kek_family, target->second}));
-      section.kek_version = target->second;
-      ++result.rewrapped;
-    } else {
-      ++result.skipped;
-    }
-    references.push_back({fs::absolute(file).string(), section.kek_family, section.kek_version});
-    if (progress) progress({"files", result.seen, files.size()});
-  }
-  KW_TRY(catalog.record_file_references(references));
-  return result;
-}
-
 Result<std::vector<FamilyStatus>> rotation_status(KeyHierarchy& hierarchy, Catalog& catalog) {
   KW_ASSIGN_OR_RETURN(auto keks, hierarchy.list_keks());
   std::map<std::string, FamilyStatus> families;
@@ -174,42 +123,10 @@ Result<std::vector<FamilyStatus>> rotation_status(KeyHierarchy& hierarchy, Catal
     KW_ASSIGN_OR_RETURN(status.versions, catalog.kek_versions(name));
     KW_ASSIGN_OR_RETURN(status.deks_by_version, catalog.count_by_version(name));
     KW_ASSIGN_OR_RETURN(status.rotation, catalog.rotation(name));
+    KW_ASSIGN_OR_RETURN(status.recent_runs, catalog.runs(name, 3));
     out.push_back(std::move(status));
   }
   return out;
-}
-
-Result<bool> finish_rotation_if_done(KeyHierarchy& hierarchy, Catalog& catalog, const std::string& family) {
-  KW_ASSIGN_OR_RETURN(std::uint32_t target, rotation_target(hierarchy, family));
-  KW_ASSIGN_OR_RETURN(auto counts, catalog.count_by_version(family));
-  for (const auto& [version, count] : counts)
-    if (version < target && count > 0) return false;
-  KW_ASSIGN_OR_RETURN(auto rotation, catalog.rotation(family));
-  if (rotation && rotation->finished == 0) {
-    rotation->finished = now_seconds();
-    KW_TRY(catalog.set_rotation(*rotation));
-  }
-  return true;
-}
-
-Status retire_kek_version(KeyHierarchy& hierarchy, Catalog& catalog, const std::string& family, std::uint32_t version,
-                          const std::optional<std::string>& escrow_path) {
-  KW_ASSIGN_OR_RETURN(std::uint32_t newest, rotation_target(hierarchy, family));
-  if (version >= newest)
-    return make_error(ErrorCategory::usage, "v" + std::to_string(version) + " is the newest version of '" + family +
-                                                "': start a rotation before retiring it");
-  KW_ASSIGN_OR_RETURN(std::uint64_t references, catalog.references_to(family, version));
-  if (references > 0)
-    return make_error(ErrorCategory::policy, "refusing to retire " + kek_label(family, version) + ": " +
-                                                 std::to_string(references) +
-                                                 " DEK(s) or envelope file(s) still reference it — run keyward-rotate run "
-                                                 "(with the envelope paths) first");
-  if (escrow_path) {
-    KW_ASSIGN_OR_RETURN(auto blob, hierarchy.export_kek(KekRef{family, version}));
-    KW_TRY(write_file(*escrow_path, blob.to_json()));
-  }
-  KW_TRY(hierarchy.destroy_kek(KekRef{family, version}));
-  return catalog.set_kek_version({family, version, KekState::retired, 0, now_seconds()});
 }
 
 }  // namespace keyward::hierarchy

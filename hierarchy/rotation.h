@@ -3,7 +3,8 @@
 // start → a new KEK version becomes the one new DEKs go under; older versions still decrypt.
 // run   → catalog DEKs in batches (each batch one transaction, guarded by the version it expects, so a
 //         killed run resumes with no loss) and envelope key sections in place (two-slot switch).
-// retire→ an old version is destroyed in the token only when nothing references it.
+// retire→ an old version is destroyed in the token only after a complete run (rotation_runs.h) and
+//         when nothing references it (rotation_retire.cc); shred in rotation_shred.h.
 // Every rewrap happens in the token: unwrap under the old KEK into a sensitive session object, wrap
 // under the new one, destroy. No code path here reads CKA_VALUE.
 #pragma once
@@ -50,32 +51,33 @@ Result<std::uint64_t> rewrap_catalog(KeyHierarchy& hierarchy, Catalog& catalog, 
                                      std::uint32_t target, const Shard& shard, std::size_t batch,
                                      const ProgressCallback& progress, std::uint64_t max_rewraps = 0);
 
-// Envelope files (directories are walked) whose key section is under an older version of a rotating
-// family: rewrapped in place. Every file seen is recorded in the catalog's file references.
-struct FileRotation {
-  std::uint64_t seen = 0, rewrapped = 0, skipped = 0;
-  std::vector<std::string> not_envelopes;  // files that did not parse as envelopes (left alone)
-};
-Result<FileRotation> rewrap_files(KeyHierarchy& hierarchy, Catalog& catalog, const std::vector<std::string>& paths,
-                                  const std::map<std::string, std::uint32_t>& targets, const ProgressCallback& progress);
-
 struct FamilyStatus {
   std::string family;
   std::vector<KekVersionRecord> versions;             // from the catalog
   std::vector<std::uint32_t> token_versions;          // KEK versions present in the token
   std::map<std::uint32_t, std::uint64_t> deks_by_version;
   std::optional<RotationRecord> rotation;
+  std::vector<RunRecord> recent_runs;  // newest first, with the paths each was given
   bool rotation_in_progress() const { return rotation && rotation->finished == 0; }
 };
 Result<std::vector<FamilyStatus>> rotation_status(KeyHierarchy& hierarchy, Catalog& catalog);
 
-// Marks the rotation of `family` finished if no catalog DEK remains below the target.
-Result<bool> finish_rotation_if_done(KeyHierarchy& hierarchy, Catalog& catalog, const std::string& family);
-
-// Destroys KEK version `version` of `family` in the token after checking that nothing references it
-// (catalog DEKs, envelope files seen by the last scan) and that it is not the newest version. With
-// `escrow_path`, its root-wrapped blob is written there first.
-Status retire_kek_version(KeyHierarchy& hierarchy, Catalog& catalog, const std::string& family, std::uint32_t version,
-                          const std::optional<std::string>& escrow_path);
+struct RetireOptions {
+  std::optional<std::string> escrow_path;  // write the version's root-wrapped blob here first (0600, fsynced)
+  bool accept_data_loss = false;           // --i-accept-data-loss: skip the run and reference checks
+};
+struct RetireReport {
+  std::optional<RunRecord> covering_run;   // the completed run that proves nothing is left under the version
+  bool already_retired_in_catalog = false; // an earlier retire marked it and stopped before the token
+  std::uint64_t deks_lost = 0, files_lost = 0;  // with accept_data_loss: what still referenced it
+};
+// Retires KEK version `version` of `family`: refused (policy) unless the newest run of the family
+// that started after `version` stopped being the newest completed over the catalog and every path any
+// such run was given, and no catalog DEK or recorded envelope file references it. The check and the
+// "retired" mark are one catalog write transaction (a writer inserting under the version either
+// commits first and is seen, or is refused after); only then is the escrow written and the version
+// destroyed in the token. The newest version is a usage error.
+Result<RetireReport> retire_kek_version(KeyHierarchy& hierarchy, Catalog& catalog, const std::string& family,
+                                        std::uint32_t version, const RetireOptions& options);
 
 }  // namespace keyward::hierarchy

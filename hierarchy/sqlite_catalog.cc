@@ -11,10 +11,12 @@
 #include <cstring>
 #include <utility>
 
+#include "hierarchy/sqlite_statement.h"
+
 namespace keyward::hierarchy {
 namespace {
 
-constexpr int kSchemaVersion = 3;
+constexpr int kSchemaVersion = 4;
 
 std::int64_t now_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -38,50 +40,6 @@ const char* kek_state_name(KekState state) {
   }
   return "unknown";
 }
-
-// A cached prepared statement, reset and unbound when the borrow ends.
-class SqliteCatalog::Statement {
- public:
-  explicit Statement(sqlite3_stmt* stmt) : stmt_(stmt) {}
-  Statement(Statement&& other) noexcept : stmt_(std::exchange(other.stmt_, nullptr)) {}
-  Statement(const Statement&) = delete;
-  ~Statement() {
-    if (stmt_) {
-      sqlite3_reset(stmt_);
-      sqlite3_clear_bindings(stmt_);
-    }
-  }
-  Statement& bind(int i, std::string_view text) {
-    sqlite3_bind_text(stmt_, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Statement& bind(int i, std::span<const std::uint8_t> blob) {
-    sqlite3_bind_blob(stmt_, i, blob.data(), static_cast<int>(blob.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Statement& bind(int i, std::int64_t value) {
-    sqlite3_bind_int64(stmt_, i, value);
-    return *this;
-  }
-  int step() { return sqlite3_step(stmt_); }
-  // Ready for the next row of a loop.
-  void reset() {
-    sqlite3_reset(stmt_);
-    sqlite3_clear_bindings(stmt_);
-  }
-  std::int64_t integer(int column) const { return sqlite3_column_int64(stmt_, column); }
-  std::string text(int column) const {
-    const auto* p = sqlite3_column_text(stmt_, column);
-    return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column))) : "";
-  }
-  std::vector<std::uint8_t> blob(int column) const {
-    const auto* p = static_cast<const std::uint8_t*>(sqlite3_column_blob(stmt_, column));
-    return p ? std::vector<std::uint8_t>(p, p + sqlite3_column_bytes(stmt_, column)) : std::vector<std::uint8_t>{};
-  }
-
- private:
-  sqlite3_stmt* stmt_;
-};
 
 namespace {
 
@@ -289,6 +247,24 @@ Status SqliteCatalog::migrate() {
           "  (newer.created > deks.created OR (newer.created = deks.created AND newer.dek_id > deks.dek_id)));"
           "CREATE UNIQUE INDEX deks_one_active_per_scope ON deks (scope) WHERE state = 'active';"
           "DELETE FROM schema_version; INSERT INTO schema_version VALUES (3);"));
+    }
+    if (current < 4) {
+      // v4: rotation runs with the paths they were given and per-file progress, so retire can require
+      // a completed run (docs/ROTATION.md, "Runs"). Only new tables: every existing row stays as it is.
+      // (Independent of v3.)
+      KW_TRY(exec(
+          "CREATE TABLE IF NOT EXISTS rotation_runs (run_id INTEGER PRIMARY KEY AUTOINCREMENT, family TEXT NOT NULL,"
+          "  target_version INTEGER NOT NULL, started INTEGER NOT NULL, finished INTEGER NOT NULL DEFAULT 0,"
+          "  outcome TEXT NOT NULL CHECK (outcome IN ('running','complete','incomplete')),"
+          "  catalog_complete INTEGER NOT NULL DEFAULT 0, reason TEXT NOT NULL DEFAULT '');"
+          "CREATE INDEX IF NOT EXISTS rotation_runs_by_family ON rotation_runs (family, run_id);"
+          "CREATE TABLE IF NOT EXISTS run_paths (run_id INTEGER NOT NULL REFERENCES rotation_runs (run_id), path TEXT NOT NULL,"
+          "  PRIMARY KEY (run_id, path)) WITHOUT ROWID;"
+          "CREATE TABLE IF NOT EXISTS run_files (run_id INTEGER NOT NULL REFERENCES rotation_runs (run_id), path TEXT NOT NULL,"
+          "  outcome TEXT NOT NULL CHECK (outcome IN ('rewrapped','current','failed')), kek_family TEXT NOT NULL,"
+          "  kek_version INTEGER NOT NULL, reason TEXT NOT NULL DEFAULT '', recorded INTEGER NOT NULL,"
+          "  PRIMARY KEY (run_id, path)) WITHOUT ROWID;"
+          "DELETE FROM schema_version; INSERT INTO schema_version VALUES (4);"));
     }
     return {};
   }();

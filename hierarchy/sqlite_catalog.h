@@ -12,6 +12,7 @@
 // since v2 has the columns readers use); writes fail with a clear io error.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -54,6 +55,14 @@ class SqliteCatalog : public Catalog {
   Result<std::size_t> shred_scope(const std::string& scope, const std::string& reason) override;
   Result<bool> is_shredded(const std::string& scope) override;
   Result<bool> is_dek_shredded(const envelope::DekId& dek_id) override;
+  Result<std::vector<Residue>> purge_copies(const std::vector<std::vector<std::uint8_t>>& secrets) override;
+  Result<std::int64_t> begin_run(const std::string& family, std::uint32_t target, const std::vector<std::string>& paths) override;
+  Status record_run_file(const std::vector<std::int64_t>& run_ids, const RunFile& file) override;
+  Status finish_run(std::int64_t run_id, bool catalog_complete, RunOutcome outcome, const std::string& reason) override;
+  Result<std::vector<RunRecord>> runs(const std::string& family, std::size_t limit) override;
+  Result<std::vector<RunFile>> run_files(std::int64_t run_id, FileOutcome outcome, std::size_t limit) override;
+  Status retire_if(const std::string& family, std::uint32_t version,
+                   const std::function<Status(const RetireFacts&)>& decide) override;
 
   // Test hook: fail apply_rewraps after this many updates (inside the transaction).
   void fail_rewraps_after_for_test(std::size_t updates) { fail_after_ = updates; }
@@ -72,6 +81,13 @@ class SqliteCatalog : public Catalog {
   Status insert_dek_locked(const DekRecord& record);
   // True when (family, version) is the family's current KEK version as far as kek_versions knows.
   Result<bool> kek_version_is_current(const std::string& family, std::uint32_t version);
+  // Runs `body` in a BEGIN IMMEDIATE transaction: COMMIT if it succeeds, ROLLBACK otherwise.
+  Status in_write_transaction(const std::function<Status()>& body);
+  Result<RunRecord> run_from_row(Statement& row);
+  Status fill_run_details(RunRecord& run);  // paths and file counts
+  Status record_run_file_locked(const std::vector<std::int64_t>& run_ids, const RunFile& file);
+  // Checkpoints the WAL with TRUNCATE; returns the frames left in it (0: truncated).
+  Result<std::int64_t> truncate_wal();
 
   sqlite3* db_;
   std::string path_;

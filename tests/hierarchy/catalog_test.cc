@@ -7,6 +7,8 @@
 
 #include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 
 #include "tests/support/test_token.h"
 
@@ -162,12 +164,12 @@ TEST(Catalog, SchemaV1CatalogIsMigratedWithItsRows) {
   sqlite3_stmt* query = nullptr;
   ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT version FROM schema_version", -1, &query, nullptr), SQLITE_OK);
   ASSERT_EQ(sqlite3_step(query), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(query, 0), 3);  // migrated through v2 to the current v3
+  EXPECT_EQ(sqlite3_column_int(query, 0), 4);
   sqlite3_finalize(query);
   sqlite3_close(db);
 }
 
-TEST(Catalog, SchemaV2CatalogWithTwoActiveDeksOfAScopeMigratesToV3KeepingEveryRow) {
+TEST(Catalog, SchemaV2CatalogWithTwoActiveDeksOfAScopeMigratesKeepingEveryRowAndOneActiveDek) {
   // A v2 catalog as two racing first encrypts left it: two active DEKs for tenant:race.
   auto path = fresh_path("v2");
   sqlite3* db = nullptr;
@@ -213,7 +215,7 @@ TEST(Catalog, SchemaV2CatalogWithTwoActiveDeksOfAScopeMigratesToV3KeepingEveryRo
   sqlite3_stmt* query = nullptr;
   ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT version FROM schema_version", -1, &query, nullptr), SQLITE_OK);
   ASSERT_EQ(sqlite3_step(query), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(query, 0), 3);
+  EXPECT_EQ(sqlite3_column_int(query, 0), 4);  // v3 then v4
   sqlite3_finalize(query);
   sqlite3_close(db);
 }
@@ -253,6 +255,184 @@ TEST(Catalog, ReadOnlyConnectionReadsAndRefusesWritesClearly) {
     EXPECT_NE(write.error().message.find("read-only"), std::string::npos) << write.error().message;
   }
   EXPECT_FALSE(SqliteCatalog::open_read_only(fresh_path("missing"))) << "read-only never creates a catalog";
+}
+
+std::int64_t count_rows(const std::string& path, const std::string& table) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) return -1;
+  sqlite3_stmt* query = nullptr;
+  std::int64_t n = -1;
+  if (sqlite3_prepare_v2(db, ("SELECT COUNT(*) FROM " + table).c_str(), -1, &query, nullptr) == SQLITE_OK &&
+      sqlite3_step(query) == SQLITE_ROW)
+    n = sqlite3_column_int64(query, 0);
+  sqlite3_finalize(query);
+  sqlite3_close(db);
+  return n;
+}
+
+TEST(Catalog, SchemaV2CatalogIsMigratedToV4WithEveryRow) {
+  // A catalog as keyward's schema v2 wrote it, with rows in every table, made without keyward.
+  auto path = fresh_path("v2");
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  const char* v2 =
+      "PRAGMA journal_mode=WAL;"
+      "CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (2);"
+      "CREATE TABLE kek_versions (family TEXT NOT NULL, version INTEGER NOT NULL, state TEXT NOT NULL "
+      "  CHECK (state IN ('active','decrypt-only','retired')), created INTEGER NOT NULL, retired INTEGER NOT NULL DEFAULT 0,"
+      "  PRIMARY KEY (family, version));"
+      "CREATE TABLE deks (dek_id BLOB PRIMARY KEY, scope TEXT NOT NULL, kek_family TEXT NOT NULL,"
+      "  kek_version INTEGER NOT NULL, wrapped BLOB NOT NULL, state TEXT NOT NULL CHECK (state IN ('active','superseded')),"
+      "  created INTEGER NOT NULL, updated INTEGER NOT NULL) WITHOUT ROWID;"
+      "CREATE INDEX deks_by_scope ON deks (scope, state);"
+      "CREATE INDEX deks_by_kek ON deks (kek_family, kek_version, dek_id);"
+      "CREATE TABLE tombstones (scope TEXT PRIMARY KEY, shredded INTEGER NOT NULL, reason TEXT NOT NULL);"
+      "CREATE TABLE shredded_deks (dek_id BLOB PRIMARY KEY, scope TEXT NOT NULL);"
+      "CREATE TABLE file_refs (path TEXT PRIMARY KEY, kek_family TEXT NOT NULL, kek_version INTEGER NOT NULL,"
+      "  scanned INTEGER NOT NULL);"
+      "CREATE INDEX file_refs_by_kek ON file_refs (kek_family, kek_version);"
+      "CREATE TABLE rotations (family TEXT PRIMARY KEY, target_version INTEGER NOT NULL, started INTEGER NOT NULL,"
+      "  finished INTEGER NOT NULL DEFAULT 0);"
+      "INSERT INTO kek_versions VALUES ('payments', 1, 'decrypt-only', 10, 0), ('payments', 2, 'active', 20, 0);"
+      "INSERT INTO deks VALUES (x'00000000000000000000000000000007', 'tenant:acme', 'payments', 1, zeroblob(40), 'active', 1, 2),"
+      "  (x'00000000000000000000000000000008', 'tenant:acme', 'payments', 2, zeroblob(40), 'superseded', 3, 4);"
+      "INSERT INTO tombstones VALUES ('tenant:gone', 5, 'erasure');"
+      "INSERT INTO shredded_deks VALUES (x'00000000000000000000000000000009', 'tenant:gone');"
+      "INSERT INTO file_refs VALUES ('/data/a.kw', 'payments', 1, 6);"
+      "INSERT INTO rotations VALUES ('payments', 2, 20, 0);";
+  ASSERT_EQ(sqlite3_exec(db, v2, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  sqlite3_close(db);
+  const std::vector<std::pair<std::string, std::int64_t>> before = {
+      {"kek_versions", 2}, {"deks", 2}, {"tombstones", 1}, {"shredded_deks", 1}, {"file_refs", 1}, {"rotations", 1}};
+
+  auto catalog = open_catalog(path);
+  ASSERT_TRUE(catalog);
+  for (const auto& [table, rows] : before) EXPECT_EQ(count_rows(path, table), rows) << table << " kept every row";
+  EXPECT_EQ(count_rows(path, "rotation_runs"), 0);
+  EXPECT_EQ(*catalog->references_to("payments", 1), 2u) << "the DEK and the file under v1";
+  EXPECT_TRUE(*catalog->is_shredded("tenant:gone"));
+  auto rotation = catalog->rotation("payments");
+  ASSERT_TRUE(rotation && *rotation);
+  EXPECT_EQ((*rotation)->target_version, 2u);
+  auto run = catalog->begin_run("payments", 2, {"/data"});
+  ASSERT_TRUE(run) << run.error().message;
+  catalog.reset();
+  auto reopened = open_catalog(path);  // the migration ran once: reopening changes nothing
+  ASSERT_TRUE(reopened);
+  for (const auto& [table, rows] : before) EXPECT_EQ(count_rows(path, table), rows) << table;
+  EXPECT_EQ(count_rows(path, "rotation_runs"), 1);
+  EXPECT_EQ(count_rows(path, "schema_version"), 1);
+}
+
+TEST(Catalog, RunProgressIsRecordedFileByFile) {
+  auto path = fresh_path("runs");
+  auto catalog = open_catalog(path);
+  auto run = catalog->begin_run("payments", 2, {"/data", "/more"});
+  ASSERT_TRUE(run);
+  ASSERT_TRUE(catalog->record_run_file({*run}, {"/data/a.kw", FileOutcome::rewrapped, "payments", 2, ""}));
+  // Recorded at once, visible to another process before the run ends (a kill loses nothing).
+  auto other = open_catalog(path);
+  auto seen = other->runs("payments", 5);
+  ASSERT_TRUE(seen);
+  ASSERT_EQ(seen->size(), 1u);
+  EXPECT_EQ((*seen)[0].outcome, RunOutcome::running);
+  EXPECT_EQ((*seen)[0].files_rewrapped, 1u);
+  EXPECT_EQ((*seen)[0].paths, (std::vector<std::string>{"/data", "/more"}));
+  ASSERT_TRUE(catalog->record_run_file({*run}, {"/data/b.kw", FileOutcome::failed, "payments", 1, "damaged"}));
+  ASSERT_TRUE(catalog->record_run_file({*run}, {"/data/c.kw", FileOutcome::failed, "", 0, "truncated"}));
+  EXPECT_EQ(*catalog->references_to("payments", 1), 1u) << "a failed file keeps its reference to the old version";
+  ASSERT_TRUE(catalog->finish_run(*run, true, RunOutcome::incomplete, "2 files"));
+  auto failed = catalog->run_files(*run, FileOutcome::failed, 10);
+  ASSERT_TRUE(failed);
+  ASSERT_EQ(failed->size(), 2u);
+  EXPECT_EQ((*failed)[0].reason, "damaged");
+  auto done = other->runs("payments", 5);
+  EXPECT_EQ((*done)[0].outcome, RunOutcome::incomplete);
+  EXPECT_EQ((*done)[0].files_failed, 2u);
+}
+
+TEST(Catalog, RetireChecksAndMarksInOneTransaction) {
+  auto path = fresh_path("retire");
+  auto catalog = open_catalog(path);
+  auto writer = open_catalog(path);
+  ASSERT_TRUE(catalog->set_kek_version({"payments", 1, KekState::decrypt_only, 0, 0}));
+  ASSERT_TRUE(writer->create_dek(record(1, "tenant:late", 1)));  // committed before retire: retire must see it
+  auto run = catalog->begin_run("payments", 2, {});
+  ASSERT_TRUE(catalog->finish_run(*run, true, RunOutcome::complete, ""));
+  RetireFacts seen;
+  auto refused = catalog->retire_if("payments", 1, [&](const RetireFacts& facts) -> Status {
+    seen = facts;
+    return facts.deks ? make_error(ErrorCategory::policy, "referenced") : Status{};
+  });
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(seen.deks, 1u);
+  ASSERT_TRUE(seen.newest_run_after);
+  EXPECT_EQ(seen.newest_run_after->run_id, *run);
+  EXPECT_EQ((*catalog->kek_versions("payments"))[0].state, KekState::decrypt_only) << "a refusal marks nothing";
+  ASSERT_TRUE(writer->shred_scope("tenant:late", "test"));
+  ASSERT_TRUE(catalog->retire_if("payments", 1, [](const RetireFacts& facts) -> Status {
+    return facts.deks ? make_error(ErrorCategory::policy, "referenced") : Status{};
+  }));
+  EXPECT_EQ((*writer->kek_versions("payments"))[0].state, KekState::retired);
+  // A run that targets the version itself does not count: it started while the version was newest.
+  auto old_run = catalog->begin_run("payments", 1, {});
+  ASSERT_TRUE(catalog->retire_if("payments", 1, [&](const RetireFacts& facts) -> Status {
+    EXPECT_TRUE(facts.already_retired);
+    EXPECT_EQ(facts.newest_run_after->run_id, *run) << "run " << *old_run << " targets v1 itself";
+    return {};
+  }));
+}
+
+TEST(Catalog, PurgeCopiesTruncatesTheWalOrSaysWhatRemains) {
+  auto path = fresh_path("purge");
+  auto catalog = open_catalog(path);
+  auto idle = open_catalog(path);  // another connection, open but idle
+  std::vector<DekRecord> records;
+  for (std::uint64_t n = 1; n <= 50; ++n) records.push_back(record(n, n == 7 ? "victim" : "s"));
+  records[6].wrapped = std::vector<std::uint8_t>(40);
+  for (std::size_t i = 0; i < 40; ++i) records[6].wrapped[i] = static_cast<std::uint8_t>(0xA0 + i);
+  ASSERT_TRUE(catalog->create_deks(records));
+  const auto secret = records[6].wrapped;
+  ASSERT_TRUE(catalog->shred_scope("victim", "test"));
+  auto clean = catalog->purge_copies({secret});
+  ASSERT_TRUE(clean) << clean.error().message;
+  EXPECT_TRUE(clean->empty()) << clean->front().file << ": " << clean->front().why;
+
+  // A reader with an open transaction pins the WAL: purge reports it, names the file, says what to do.
+  ASSERT_TRUE(catalog->create_dek(record(100, "victim2")));
+  sqlite3* reader = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &reader), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(reader, "BEGIN; SELECT COUNT(*) FROM deks;", nullptr, nullptr, nullptr), SQLITE_OK);
+  ASSERT_TRUE(catalog->shred_scope("victim2", "test"));
+  auto pinned = catalog->purge_copies({record(100, "").wrapped});
+  ASSERT_TRUE(pinned);
+  ASSERT_EQ(pinned->size(), 1u);
+  EXPECT_EQ((*pinned)[0].file, path + "-wal");
+  EXPECT_NE((*pinned)[0].why.find("read transaction open"), std::string::npos);
+  sqlite3_exec(reader, "COMMIT", nullptr, nullptr, nullptr);
+  sqlite3_close(reader);
+  auto after = catalog->purge_copies({record(100, "").wrapped});
+  ASSERT_TRUE(after);
+  EXPECT_TRUE(after->empty());
+
+  // A row deleted by a client without secure_delete leaves its bytes on the page: purge VACUUMs.
+  auto third = record(101, "victim3");
+  ASSERT_TRUE(catalog->create_dek(third));
+  ASSERT_EQ(sqlite3_open(path.c_str(), &reader), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(reader, "PRAGMA secure_delete=OFF; DELETE FROM deks WHERE scope = 'victim3';"
+                                 "PRAGMA wal_checkpoint(TRUNCATE);", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(reader);
+  auto main_file_holds = [&] {
+    std::ifstream in(path, std::ios::binary);
+    const std::string all((std::istreambuf_iterator<char>(in)), {});
+    const std::string needle(third.wrapped.begin(), third.wrapped.end());
+    return all.find(needle) != std::string::npos;
+  };
+  ASSERT_TRUE(main_file_holds()) << "the test needs a copy on a page to start with";
+  auto vacuumed = catalog->purge_copies({third.wrapped});
+  ASSERT_TRUE(vacuumed) << vacuumed.error().message;
+  EXPECT_TRUE(vacuumed->empty());
+  EXPECT_FALSE(main_file_holds());
 }
 
 TEST(Catalog, BulkRewrapRate) {

@@ -2,6 +2,8 @@
 //   seed   --catalog C --kek NAME --count N [--distinct K] [--manifest FILE]
 //   verify --catalog C --kek NAME [--manifest FILE] [--version V]
 //   files  --map FILE [--version V] [--bodies OUT]
+//   damage FILE            flips a bit of the envelope's wrapped DEK, keeping the slot checksum valid
+//   count-bytes --hex HEX FILE...   prints how many times the bytes occur in each file (absent: -1)
 // files decrypts every envelope of the map ("ENVELOPE PLAINFILE" per line) in one process and
 // compares it with its plaintext; --bodies writes SHA-256 of each envelope's body (after the key area).
 // seed generates K DEKs in the token (default N) and records N catalog entries (reusing the K
@@ -63,7 +65,39 @@ int main(int argc, char** argv) {
   files->add_option("--map", map_path)->required();
   files->add_option("--version", version);
   files->add_option("--bodies", bodies_path);
+  std::string damage_path, needle_hex;
+  std::vector<std::string> haystacks;
+  auto* damage = app.add_subcommand("damage");
+  damage->add_option("FILE", damage_path)->required();
+  auto* count_bytes = app.add_subcommand("count-bytes");
+  count_bytes->add_option("--hex", needle_hex)->required();
+  count_bytes->add_option("FILE", haystacks)->required();
   CLI11_PARSE(app, argc, argv);
+
+  if (app.got_subcommand("damage")) {
+    auto prefix = envelope::read_envelope_prefix(damage_path);
+    if (!prefix) return cli::report("keyward-test-seed", prefix.error());
+    auto section = prefix->key_section;
+    section.wrapped_dek[section.wrapped_dek.size() / 2] ^= 0x01;
+    auto replaced = envelope::replace_key_section_in_place(damage_path, section);
+    return replaced ? 0 : cli::report("keyward-test-seed", replaced.error());
+  }
+  if (app.got_subcommand("count-bytes")) {
+    std::string needle;
+    for (std::size_t i = 0; i + 1 < needle_hex.size(); i += 2)
+      needle.push_back(static_cast<char>(std::stoi(needle_hex.substr(i, 2), nullptr, 16)));
+    for (const auto& path : haystacks) {
+      std::ifstream in(path, std::ios::binary);
+      long occurrences = -1;
+      if (in) {
+        std::string all((std::istreambuf_iterator<char>(in)), {});
+        occurrences = 0;
+        for (auto at = all.find(needle); at != std::string::npos; at = all.find(needle, at + 1)) ++occurrences;
+      }
+      std::cout << path << " " << occurrences << "\n";
+    }
+    return 0;
+  }
 
   if (app.got_subcommand("files")) {
     auto context = cli::open_token(token);

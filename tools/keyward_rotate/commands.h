@@ -19,6 +19,7 @@ struct RotateOptions {
   std::size_t batch = 1000;
   std::vector<std::string> paths;
   std::string escrow;
+  bool accept_data_loss = false;
   std::string scope;
   bool json = false;
   // worker (internal): which shard of how many

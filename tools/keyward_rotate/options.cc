@@ -37,7 +37,10 @@ void add_rotate_commands(CLI::App& app, RotateOptions& options) {
   common(retire);
   retire->add_option("--kek", options.kek_family, "KEK family")->required();
   retire->add_option("--version", options.version, "version to retire")->required();
-  retire->add_option("--escrow", options.escrow, "first write the version's root-wrapped blob to this new file");
+  retire->add_option("--escrow", options.escrow, "first write the version's root-wrapped blob to this new file (mode 0600)");
+  retire->add_flag("--i-accept-data-loss", options.accept_data_loss,
+                   "retire even though no complete run proves nothing is left under the version: every value still "
+                   "under it becomes undecryptable for good");
   auto* shred = app.add_subcommand("shred", "Crypto-shred a scope: destroy its DEKs (and, with --kek, that KEK family)");
   common(shred);
   shred->add_option("--scope", options.scope, "the scope (tenant, subject…) to shred")->required();

@@ -13,6 +13,7 @@
 #include <map>
 
 #include "hierarchy/rotation.h"
+#include "hierarchy/rotation_runs.h"
 #include "tools/common/cli.h"
 #include "tools/keyward_rotate/context.h"
 #include "tools/keyward_rotate/progress.h"
@@ -141,61 +142,69 @@ int run_rotation(const RotateOptions& options, const char* self) {
   if (!context) return report(kTool, context.error());
   auto& hierarchy = *context->token.hierarchy;
   auto& catalog = *context->catalog;
-  auto families = hierarchy::rotation_status(hierarchy, catalog);
-  if (!families) return report(kTool, families.error());
+  auto plan = hierarchy::plan_rotation_run(hierarchy, catalog, options.kek_family);
+  if (!plan) return report(kTool, plan.error());
+  auto run = hierarchy::begin_rotation_run(catalog, std::move(*plan), options.paths);
+  if (!run) return report(kTool, run.error());
 
-  std::map<std::string, std::uint32_t> targets;
   std::uint64_t pending = 0;
-  for (const auto& family : *families) {
-    if (!options.kek_family.empty() && family.family != options.kek_family) continue;
-    if (family.token_versions.empty()) continue;
-    const std::uint32_t target = *std::max_element(family.token_versions.begin(), family.token_versions.end());
-    targets[family.family] = target;
-    for (const auto& [version, count] : family.deks_by_version)
-      if (version < target) pending += count;
-  }
-  if (!options.kek_family.empty() && targets.empty())
-    return report(kTool, Error{ErrorCategory::not_found, "no KEK family '" + options.kek_family + "' on the token", std::nullopt});
-
+  for (const auto& [family, count] : run->plan.pending) pending += count;
   ProgressDisplay catalog_progress("catalog DEKs", pending, options.json);
+  std::map<std::string, Error> catalog_errors;
   std::uint64_t base = 0;
-  for (const auto& [family, target] : targets) {
+  for (const auto& [family, target] : run->plan.targets) {
+    Status ran;
     if (options.workers > 1) {
       // Separate processes: SoftHSM serialises the threads of one process, and real HSMs accept
       // several sessions from several clients; processes scale on both.
-      if (auto ran = run_workers(self, options, family, target, catalog_progress, base); !ran) return report(kTool, ran.error());
-    } else {
-      auto rewrapped = hierarchy::rewrap_catalog(
-          hierarchy, catalog, family, target, hierarchy::Shard{}, options.batch,
-          [&](const hierarchy::RotationProgress& p) { catalog_progress.update(base + p.done); });
-      if (!rewrapped) return report(kTool, rewrapped.error());
+      ran = run_workers(self, options, family, target, catalog_progress, base);
+    } else if (auto rewrapped = hierarchy::rewrap_catalog(
+                   hierarchy, catalog, family, target, hierarchy::Shard{}, options.batch,
+                   [&](const hierarchy::RotationProgress& p) { catalog_progress.update(base + p.done); });
+               !rewrapped) {
+      ran = std::unexpected(rewrapped.error());
     }
-    auto counts = catalog.count_by_version(family);
-    if (!counts) return report(kTool, counts.error());
-    std::uint64_t left = 0;
-    for (const auto& [version, count] : *counts)
-      if (version < target) left += count;
-    base = pending - left;  // what is done so far, whatever the workers reported
+    // A family whose catalog phase failed is recorded incomplete; the others, and the files, go on.
+    if (!ran) {
+      std::cerr << "keyward-rotate: " << family << ": catalog phase failed: " << ran.error().message << "\n";
+      catalog_errors.emplace(family, ran.error());
+    }
+    base += run->plan.pending.at(family);
   }
   catalog_progress.finish(base);
 
-  if (!options.paths.empty()) {
+  hierarchy::FileRotation files;
+  if (!run->paths.empty()) {
     ProgressDisplay file_progress("envelope files", 0, options.json);
-    auto files = hierarchy::rewrap_files(hierarchy, catalog, options.paths, targets,
-                                         [&](const hierarchy::RotationProgress& p) { file_progress.update(p.done, p.total); });
-    if (!files) return report(kTool, files.error());
-    file_progress.finish(files->seen);
-    std::cerr << "keyward-rotate: " << files->rewrapped << " envelope key section(s) rewrapped, " << files->skipped
-              << " already current, " << files->not_envelopes.size() << " non-envelope file(s) left alone\n";
+    auto rotated = hierarchy::rewrap_run_files(hierarchy, catalog, *run,
+                                               [&](const hierarchy::RotationProgress& p) { file_progress.update(p.done, p.total); });
+    if (!rotated) return report(kTool, rotated.error());
+    files = std::move(*rotated);
+    file_progress.finish(files.seen);
+    std::cerr << "keyward-rotate: " << files.rewrapped << " envelope key section(s) rewrapped, " << files.skipped
+              << " already current, " << files.not_envelopes.size() << " non-envelope file(s) left alone, "
+              << files.failures.size() << " could not be rewrapped\n";
+    for (const auto& failure : files.failures)
+      std::cerr << "keyward-rotate: NOT ROTATED: " << failure.path << ": " << category_name(failure.error.category) << ": "
+                << failure.error.message << "\n";
   }
-  bool all_done = true;
-  for (const auto& [family, target] : targets) {
-    auto done = hierarchy::finish_rotation_if_done(hierarchy, catalog, family);
-    if (!done) return report(kTool, done.error());
-    all_done = all_done && *done;
+  auto records = hierarchy::finish_rotation_run(catalog, *run, catalog_errors, files);
+  if (!records) return report(kTool, records.error());
+  bool all_complete = true;
+  for (const auto& record : *records) {
+    all_complete = all_complete && record.outcome == hierarchy::RunOutcome::complete;
+    std::cerr << "keyward-rotate: run " << record.run_id << " of '" << record.family << "' to v" << record.target_version << ": "
+              << hierarchy::run_outcome_name(record.outcome) << "; covered the catalog";
+    for (const auto& path : record.paths) std::cerr << ", " << path;
+    if (!record.reason.empty()) std::cerr << "; " << record.reason;
+    std::cerr << "\n";
   }
-  std::cerr << "keyward-rotate: " << (all_done ? "rotation complete" : "rotation incomplete: run again") << "\n";
-  return all_done ? kExitOk : kExitFailed;
+  std::cerr << "keyward-rotate: " << (all_complete ? "rotation complete" : "rotation INCOMPLETE: fix or move what is listed and run again; retire stays refused until a run completes") << "\n";
+  if (all_complete) return kExitOk;
+  // 3 when something outside the data failed (token, catalog, file system): rerunning may be enough.
+  bool infrastructure = !catalog_errors.empty();
+  for (const auto& failure : files.failures) infrastructure = infrastructure || !hierarchy::is_damaged_data(failure.error);
+  return infrastructure ? kExitToken : kExitFailed;
 }
 
 }  // namespace keyward::cli
