@@ -355,8 +355,10 @@ TEST(Catalog, RetireChecksAndMarksInOneTransaction) {
   auto path = fresh_path("retire");
   auto catalog = open_catalog(path);
   auto writer = open_catalog(path);
+  // A DEK written while v1 was current, committed before retire: retire must see it.
+  ASSERT_TRUE(catalog->set_kek_version({"payments", 1, KekState::active, 0, 0}));
+  ASSERT_TRUE(writer->create_dek(record(1, "tenant:late", 1)));
   ASSERT_TRUE(catalog->set_kek_version({"payments", 1, KekState::decrypt_only, 0, 0}));
-  ASSERT_TRUE(writer->create_dek(record(1, "tenant:late", 1)));  // committed before retire: retire must see it
   auto run = catalog->begin_run("payments", 2, {});
   ASSERT_TRUE(catalog->finish_run(*run, true, RunOutcome::complete, ""));
   RetireFacts seen;
