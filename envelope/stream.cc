@@ -118,6 +118,7 @@ Result<std::uint64_t> encrypt_stream(int in_fd, int out_fd, const SecretBytes& d
   if (dek.size() != 32) return make_error(ErrorCategory::usage, "a DEK is 32 bytes");
   if (options.segment_size < kMinSegmentSize || options.segment_size > kMaxSegmentSize)
     return make_error(ErrorCategory::usage, "segment size must be 4 KiB to 16 MiB");
+  KW_TRY(validate_context(context));
   Header header;
   header.segment_size = options.segment_size;
   header.dek_id = dek_id;

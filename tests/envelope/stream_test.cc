@@ -260,6 +260,23 @@ TEST(Stream, AnEmptyFinalSegmentAfterFullOnesIsRefused) {
   EXPECT_TRUE(decrypt_range(good.fd(), 0, 10, {}, resolver));
 }
 
+TEST(Stream, AnEmptyContextKeyIsRefusedByTheEncoderAndTheDecoder) {
+  auto dek = random_key();
+  TempFile in(random_bytes(10)), out;
+  auto sealed = encrypt_stream(in.fd(), out.fd(), dek, DekId{}, sample_section(), {{"", "value"}});
+  ASSERT_FALSE(sealed);
+  EXPECT_EQ(sealed.error().category, ErrorCategory::usage);
+  EXPECT_NE(sealed.error().message.find("may not be empty"), std::string::npos) << sealed.error().message;
+  EXPECT_TRUE(out.contents().empty()) << "nothing written";
+  // A hand-built context with an empty key (u16 n = 1, u16 0, u32 1, "v") does not decode.
+  const std::vector<std::uint8_t> empty_key{0, 1, 0, 0, 0, 0, 0, 1, 'v'};
+  auto decoded = decode_context(empty_key);
+  ASSERT_FALSE(decoded);
+  EXPECT_EQ(decoded.error().category, ErrorCategory::corrupt_input);
+  // Control: a one-byte key decodes.
+  EXPECT_TRUE(decode_context(std::vector<std::uint8_t>{0, 1, 0, 1, 'k', 0, 0, 0, 1, 'v'}));
+}
+
 TEST(KeySlots, InPlaceReplacementIsCrashSafeAndLeavesTheBodyAlone) {
   auto dek = random_key();
   auto plain = random_bytes(2 * kSeg);
