@@ -31,8 +31,8 @@ ratio() { if [ "$1" = "-" ] || [ "$2" = "-" ]; then echo "-"; else echo "scale=2
 
 measure cat bash -c "cat '$dir/plain' > '$dir/cat.out'"
 for t in 1 2; do
-  measure enc$t "$bin/keyward" encrypt --kek bench --threads $t "$dir/plain" "$dir/env$t"
-  measure dec$t "$bin/keyward" decrypt --threads $t "$dir/env$t" "$dir/out$t"
+  measure enc$t "$bin/keyward" encrypt --force --kek bench --threads $t "$dir/plain" "$dir/env$t"
+  measure dec$t "$bin/keyward" decrypt --force --threads $t "$dir/env$t" "$dir/out$t"
   cmp -s "$dir/plain" "$dir/out$t" || { echo "compare.sh: round trip failed" >&2; exit 1; }
   rm -f "$dir/out$t"
 done

@@ -61,6 +61,7 @@ Result<EncryptionContext> decode_context(std::span<const std::uint8_t> bytes) {
     if (at + 2 > bytes.size()) return fail(corrupt("context truncated"));
     const std::size_t key_length = get_u16(bytes.data() + at);
     at += 2;
+    if (key_length == 0) return fail(corrupt("empty context key"));
     if (at + key_length + 4 > bytes.size()) return fail(corrupt("context truncated"));
     std::string key(reinterpret_cast<const char*>(bytes.data() + at), key_length);
     at += key_length;
@@ -75,6 +76,16 @@ Result<EncryptionContext> decode_context(std::span<const std::uint8_t> bytes) {
   }
   if (at != bytes.size()) return fail(corrupt("trailing bytes after the context"));
   return context;
+}
+
+Status validate_context(const EncryptionContext& context) {
+  if (context.size() > UINT16_MAX) return make_error(ErrorCategory::usage, "too many encryption context pairs");
+  for (const auto& [key, value] : context) {
+    if (key.empty()) return make_error(ErrorCategory::usage, "an encryption context key may not be empty");
+    if (key.size() > UINT16_MAX || value.size() > UINT32_MAX)
+      return make_error(ErrorCategory::usage, "an encryption context key or value is too long");
+  }
+  return {};
 }
 
 std::vector<std::uint8_t> encode_header(const Header& header) {

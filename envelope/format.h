@@ -31,6 +31,9 @@ using DekId = std::array<std::uint8_t, kDekIdBytes>;
 // key=value pairs bound to the ciphertext. Canonical encoding: u16 count, then for each pair in
 // byte order of the key: u16 key length, key, u32 value length, value.
 using EncryptionContext = std::map<std::string, std::string>;
+// Keys are 1..65535 bytes (an empty key is invalid), values at most 2^32-1 bytes. Encoders call
+// validate_context first (errors: usage); decode_context rejects an empty key as corrupt_input.
+Status validate_context(const EncryptionContext& context);
 std::vector<std::uint8_t> encode_context(const EncryptionContext& context);
 Result<EncryptionContext> decode_context(std::span<const std::uint8_t> bytes);
 

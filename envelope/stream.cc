@@ -19,6 +19,16 @@ namespace {
 
 Error io_error(const char* what) { return Error{ErrorCategory::io, std::string(what) + ": " + std::strerror(errno), std::nullopt}; }
 
+// docs/FORMAT.md: only an empty plaintext has an empty final segment. After full segments the
+// final one holds 1..S bytes, so every plaintext has exactly one encoding.
+Error empty_final_segment(std::uint64_t index) {
+  return Error{ErrorCategory::corrupt_input,
+               "envelope: segment " + std::to_string(index) +
+                   " is an empty final segment after full ones (not a canonical envelope: the final segment holds 1 "
+                   "to S bytes unless the plaintext is empty)",
+               std::nullopt};
+}
+
 // Per-worker ciphers: each thread keeps its own contexts with the key scheduled once.
 Result<std::vector<SegmentCipher>> make_ciphers(unsigned count, const SecretBytes& segment_key, const Header& header,
                                                 const std::array<std::uint8_t, 32>& hash) {
@@ -49,35 +59,48 @@ Result<SecretBytes> committed_dek(const ParsedPrefix& prefix, const DekResolver&
   return dek;
 }
 
+// Reads into `buffer` until it is full or the input ends; returns the bytes read. Seekable inputs
+// are read with pread from `offset` (their file offset is left alone); others with read.
+Result<std::size_t> read_at_most(int fd, bool seekable, std::span<std::uint8_t> buffer, std::size_t offset) {
+  if (!seekable) return read_full(fd, buffer);
+  std::size_t done = 0;
+  while (done < buffer.size()) {
+    ssize_t n = ::pread(fd, buffer.data() + done, buffer.size() - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail(io_error("read"));
+    if (n == 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+  return done;
+}
+
+Error truncated_prefix(std::size_t have, std::size_t needed) {
+  return Error{ErrorCategory::corrupt_input,
+               "envelope: truncated before its body: " + std::to_string(have) + " bytes, the header and key area need at least " +
+                   std::to_string(needed),
+               std::nullopt};
+}
+
+// The header and key area, read exactly (never past the body offset, so a stream's body is left
+// for the caller). Ends at the end of the input whatever its length: a short input is "truncated".
 Result<std::vector<std::uint8_t>> read_prefix_bytes(int fd, bool seekable) {
+  // The smallest prefix (an empty context) is kFixedHeaderBytes + 2 + kKeyAreaBytes: reading this
+  // much first never reads into the body.
   std::vector<std::uint8_t> bytes(kFixedHeaderBytes + kKeyAreaBytes);
   std::size_t have = 0;
-  bool at_end = false;  // the input ended: a prefix still incomplete is truncated (never read again)
   for (;;) {
+    KW_ASSIGN_OR_RETURN(std::size_t n, read_at_most(fd, seekable, std::span(bytes).subspan(have), have));
+    have += n;
+    const bool input_ended = have < bytes.size();
     std::size_t needed = 0;
-    if (seekable) {
-      ssize_t n = ::pread(fd, bytes.data() + have, bytes.size() - have, static_cast<off_t>(have));
-      if (n < 0) return fail(io_error("read"));
-      have += static_cast<std::size_t>(n);
-      if (have < bytes.size() && n == 0) {
-        bytes.resize(have);
-        at_end = true;
-      }
-    } else {
-      const std::size_t wanted = bytes.size() - have;
-      KW_ASSIGN_OR_RETURN(std::size_t n, read_full(fd, std::span(bytes).subspan(have)));
-      have += n;
-      bytes.resize(have);
-      at_end = n < wanted;
-    }
     auto parsed = parse_prefix(std::span(bytes.data(), have), &needed);
     if (parsed) {
       bytes.resize(parsed->body_offset());
       return bytes;
     }
     if (parsed.error().category != ErrorCategory::usage) return std::unexpected(parsed.error());
-    if (needed <= have || have < bytes.size() || at_end)
-      return make_error(ErrorCategory::corrupt_input, "envelope: truncated header");
+    if (input_ended) return fail(truncated_prefix(have, std::max(needed, kFixedHeaderBytes + 2 + kKeyAreaBytes)));
+    if (needed <= have) return fail(Error{ErrorCategory::internal, "envelope prefix parser asked for no more bytes", std::nullopt});
     bytes.resize(needed);
   }
 }
@@ -95,6 +118,7 @@ Result<std::uint64_t> encrypt_stream(int in_fd, int out_fd, const SecretBytes& d
   if (dek.size() != 32) return make_error(ErrorCategory::usage, "a DEK is 32 bytes");
   if (options.segment_size < kMinSegmentSize || options.segment_size > kMaxSegmentSize)
     return make_error(ErrorCategory::usage, "segment size must be 4 KiB to 16 MiB");
+  KW_TRY(validate_context(context));
   Header header;
   header.segment_size = options.segment_size;
   header.dek_id = dek_id;
@@ -155,6 +179,10 @@ Result<DecryptSummary> decrypt_stream(int in_fd, int out_fd, const EncryptionCon
                              "the envelope is truncated inside segment " + std::to_string(slot.index), std::nullopt};
           return;
         }
+        if (slot.last && slot.index > 0 && slot.in_size == kTagBytes) {
+          slot.error = empty_final_segment(slot.index);
+          return;
+        }
         slot.out.resize(slot.in_size - kTagBytes);
         auto opened = ciphers[worker].open(slot.index, slot.last, std::span(slot.in.data(), slot.in_size), slot.out);
         slot.error = opened ? std::nullopt : std::optional<Error>(opened.error());
@@ -181,6 +209,7 @@ Result<SecretBytes> decrypt_range(int fd, std::uint64_t offset, std::uint64_t le
   const std::uint64_t segments = body / chunk + (body % chunk != 0 ? 1 : 0);
   if (segments == 0 || (body % chunk != 0 && body % chunk < kTagBytes))
     return make_error(ErrorCategory::authentication, "the envelope is truncated");
+  if (segments > 1 && body % chunk == kTagBytes) return fail(empty_final_segment(segments - 1));
   const std::uint64_t plaintext = body - segments * kTagBytes;
   if (offset > plaintext || length > plaintext - offset)
     return make_error(ErrorCategory::usage, "range [" + std::to_string(offset) + ", +" + std::to_string(length) +

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "hierarchy/policy.h"
+#include "hierarchy/wrapped_key_errors.h"
 #include "pkcs11/scoped_object.h"
 
 namespace keyward::hierarchy {
@@ -23,7 +24,9 @@ Result<SecretBytes> KeyHierarchy::unwrap_dek_for_cpu(const KekRef& kek, std::spa
   return pool_->run([&](p11::Session& session) -> Result<SecretBytes> {
     KW_ASSIGN_OR_RETURN(p11::ObjectHandle kek_key, key_handle(session, kek.label()));
     KW_ASSIGN_OR_RETURN(p11::ObjectHandle dek,
-                        session.unwrap_key(p11::aes_key_wrap(), kek_key, wrapped, policy::dek_unwrap_for_cpu_template()));
+                        as_wrapped_key_failure(session.unwrap_key(p11::aes_key_wrap(), kek_key, wrapped,
+                                                                  policy::dek_unwrap_for_cpu_template()),
+                                               "the wrapped DEK under " + kek.label()));
     p11::ScopedObject destroy(session, dek);  // DEKs are never left in the token
     return session.extract_key_value(dek);
   });
@@ -55,7 +58,9 @@ Result<std::vector<std::vector<std::uint8_t>>> KeyHierarchy::rewrap_deks_in_toke
         KW_ASSIGN_OR_RETURN(p11::ObjectHandle handle, rewrap_kek_handle(session, KekRef{to.name, dek.kek_version}));
         old_kek = old_keks.emplace(dek.kek_version, handle).first;
       }
-      KW_ASSIGN_OR_RETURN(p11::ObjectHandle inside, session.unwrap_key(p11::aes_key_wrap(), old_kek->second, dek.wrapped, unwrap_template));
+      KW_ASSIGN_OR_RETURN(p11::ObjectHandle inside,
+                          as_wrapped_key_failure(session.unwrap_key(p11::aes_key_wrap(), old_kek->second, dek.wrapped, unwrap_template),
+                                                 "the wrapped DEK under " + KekRef{to.name, dek.kek_version}.label()));
       p11::ScopedObject destroy(session, inside);  // DEKs are never left in the token
       KW_ASSIGN_OR_RETURN(auto wrapped, session.wrap_key(p11::aes_key_wrap(), new_kek, inside));
       rewrapped.push_back(std::move(wrapped));

@@ -5,6 +5,7 @@
 #include "hierarchy/labels.h"
 #include "hierarchy/policy.h"
 #include "hierarchy/token_objects.h"
+#include "hierarchy/wrapped_key_errors.h"
 #include "pkcs11/scoped_object.h"
 
 namespace keyward::hierarchy {
@@ -133,8 +134,9 @@ Result<KekInfo> KeyHierarchy::import_kek(const KekBlob& blob) {
       return make_error(ErrorCategory::usage, "the token already holds " + label + ": refusing to import over it");
     KW_ASSIGN_OR_RETURN(p11::ObjectHandle root_key, key_handle(session, root->label));
     KW_ASSIGN_OR_RETURN(p11::ObjectHandle kek,
-                        session.unwrap_key(p11::aes_key_wrap(), root_key, blob.wrapped,
-                                           policy::kek_unwrap_template(label, object_id(label), true, profile)));
+                        as_wrapped_key_failure(session.unwrap_key(p11::aes_key_wrap(), root_key, blob.wrapped,
+                                                                  policy::kek_unwrap_template(label, object_id(label), true, profile)),
+                                               "the KEK blob of " + label));
     KekInfo info;
     info.ref = ref;
     KW_ASSIGN_OR_RETURN(info.kcv, key_check_value(session, kek));
@@ -167,8 +169,9 @@ Result<p11::ObjectHandle> KeyHierarchy::rewrap_kek_handle(p11::Session& session,
   KW_ASSIGN_OR_RETURN(ModuleProfile profile, module_profile());  // cached: rewrap_dek_in_token probed it first
   KW_ASSIGN_OR_RETURN(p11::ObjectHandle root_key, key_handle(session, root_label(blob.root_version)));
   KW_ASSIGN_OR_RETURN(p11::ObjectHandle copy,
-                      session.unwrap_key(p11::aes_key_wrap(), root_key, blob.wrapped,
-                                         policy::kek_unwrap_template(copy_label, object_id(copy_label), false, profile)));
+                      as_wrapped_key_failure(session.unwrap_key(p11::aes_key_wrap(), root_key, blob.wrapped,
+                                                                policy::kek_unwrap_template(copy_label, object_id(copy_label), false, profile)),
+                                             "the on-token blob of " + ref.label()));
   p11::ScopedObject guard(session, copy);
   // The copy must be the very key the token KEK is: same KW fingerprint as the token object.
   KW_ASSIGN_OR_RETURN(p11::ObjectHandle token_kek, key_handle(session, ref.label()));

@@ -98,6 +98,10 @@ Result<SecretBytes> pin_from_prompt(std::string_view what) {
 
 }  // namespace
 
+bool is_pin_source_form(std::string_view source) {
+  return source.starts_with("file:") || source.starts_with("/") || source.starts_with("env:") || source == "prompt";
+}
+
 Result<SecretBytes> read_pin(std::string_view source, std::string_view what) {
   if (what.empty()) what = "PIN";
   if (source.starts_with("file:")) {
@@ -109,8 +113,12 @@ Result<SecretBytes> read_pin(std::string_view source, std::string_view what) {
   if (source.starts_with("/")) return pin_from_file(std::string(source), what);
   if (source.starts_with("env:")) return pin_from_environment(std::string(source.substr(4)), what);
   if (source == "prompt") return pin_from_prompt(what);
-  return make_error(ErrorCategory::usage, std::string(what) + " source '" + std::string(source) +
-                                              "' is not understood: use file:PATH, env:NAME or prompt");
+  // Never echo the value: a source that is none of the forms is most likely the secret itself
+  // (pin-source=1234, --passphrase-source 'correct horse').
+  return make_error(ErrorCategory::usage, std::string(what) + " source is not understood (its " +
+                                              std::to_string(source.size()) +
+                                              " characters are not shown: they may be the secret itself): use "
+                                              "file:PATH, env:NAME or prompt");
 }
 
 }  // namespace keyward::p11

@@ -6,6 +6,7 @@
 #include <p11-kit/uri.h>
 
 #include "pkcs11/module.h"
+#include "pkcs11/pin_source.h"
 
 #ifndef KEYWARD_DEFAULT_MODULE
 #define KEYWARD_DEFAULT_MODULE "/usr/lib/softhsm/libsofthsm2.so"
@@ -39,8 +40,10 @@ Result<TokenUri> TokenUri::parse(std::string_view text) {
   std::string label = from_padded(info->label, sizeof info->label);
   if (!label.empty()) result.token_label_ = label;
 
-  // The printable form: re-format without the PIN value.
+  // The printable form: re-format without the PIN value, and without a pin-source that is none of
+  // the PIN source forms (most likely the PIN itself, given by mistake as pin-source=1234).
   p11_kit_uri_set_pin_value(uri.get(), nullptr);
+  if (result.pin_source_ && !is_pin_source_form(*result.pin_source_)) p11_kit_uri_set_pin_source(uri.get(), nullptr);
   char* formatted = nullptr;
   if (p11_kit_uri_format(uri.get(), P11_KIT_URI_FOR_ANY, &formatted) == P11_KIT_URI_OK && formatted) {
     result.redacted_ = formatted;

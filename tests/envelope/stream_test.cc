@@ -5,6 +5,7 @@
 
 #include "envelope/envelope_file.h"
 #include "envelope/key_slots.h"
+#include "envelope/segment_cipher.h"
 #include "tests/envelope/envelope_test_support.h"
 
 namespace keyward::envelope {
@@ -167,6 +168,113 @@ TEST(Stream, RandomAccessRangesEqualTheSlice) {
     EXPECT_TRUE(std::equal(range->reveal().begin(), range->reveal().end(), plain.begin() + static_cast<long>(offset)));
   }
   EXPECT_FALSE(decrypt_range(file.fd(), plain.size() - 1, 2, {{"a", "b"}}, resolver));
+}
+
+// Issue 9: an input cut anywhere before the body used to spin forever in the prefix reader (ctest's
+// TIMEOUT on envelope.softhsm is the watchdog). Every length must end, as "truncated".
+TEST(Stream, EveryCutBeforeTheBodyEndsAsTruncated) {
+  auto dek = random_key();
+  EncryptionContext context{{"tenant", "acme"}};
+  auto envelope = encrypt_bytes(random_bytes(kSeg + 5), dek, context);
+  auto prefix = parse_prefix(envelope);
+  ASSERT_TRUE(prefix);
+  for (std::size_t length = 0; length < prefix->body_offset(); ++length) {
+    std::vector<std::uint8_t> cut(envelope.begin(), envelope.begin() + static_cast<long>(length));
+    auto streamed = decrypt_bytes(cut, dek, context);
+    ASSERT_FALSE(streamed) << length;
+    EXPECT_EQ(exit_code_for(streamed.error().category), 1) << length;
+    EXPECT_NE(streamed.error().message.find("truncated"), std::string::npos) << length << ": " << streamed.error().message;
+    TempFile file(cut);
+    auto read = read_prefix(file.fd());  // the pread path (inspect, rotation)
+    ASSERT_FALSE(read) << length;
+    EXPECT_NE(read.error().message.find("truncated"), std::string::npos) << length << ": " << read.error().message;
+    EXPECT_FALSE(read_envelope_prefix(file.path())) << length;
+  }
+}
+
+TEST(Stream, ACutPrefixThroughAPipeEndsAsTruncated) {
+  // A pipe (stdin) takes the read() path of the prefix reader.
+  auto envelope = encrypt_bytes(random_bytes(100), random_key(), {});
+  for (std::size_t length : {std::size_t{0}, std::size_t{1}, std::size_t{5}, kFixedHeaderBytes, kFixedHeaderBytes + kKeyAreaBytes,
+                             parse_prefix(envelope)->body_offset() - 1}) {
+    int fds[2];
+    ASSERT_EQ(::pipe(fds), 0);
+    ASSERT_EQ(::write(fds[1], envelope.data(), length), static_cast<ssize_t>(length));
+    ::close(fds[1]);
+    TempFile out;
+    auto result = decrypt_stream(fds[0], out.fd(), {}, [](const ParsedPrefix&) { return Result<SecretBytes>(random_key()); });
+    ::close(fds[0]);
+    ASSERT_FALSE(result) << length;
+    EXPECT_NE(result.error().message.find("truncated"), std::string::npos) << length << ": " << result.error().message;
+  }
+}
+
+// docs/FORMAT.md: the final segment holds 1..S bytes unless the plaintext is empty, so a plaintext
+// of a whole number of segments ends with a full final segment and nothing after it.
+TEST(Stream, AWholeNumberOfSegmentsEndsWithAFullFinalSegment) {
+  auto dek = random_key();
+  auto plain = random_bytes(3 * kSeg);
+  auto envelope = encrypt_bytes(plain, dek, {});
+  auto prefix = parse_prefix(envelope);
+  ASSERT_TRUE(prefix);
+  EXPECT_EQ(envelope.size(), prefix->body_offset() + 3 * (kSeg + kTagBytes)) << "no empty final segment is written";
+  auto back = decrypt_bytes(envelope, dek, {});
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(*back, plain);
+}
+
+// The same plaintext, hand-built with an empty final segment after the full ones (every tag valid):
+// not the one canonical encoding, refused by the streaming and the random-access decoder.
+TEST(Stream, AnEmptyFinalSegmentAfterFullOnesIsRefused) {
+  auto dek = random_key();
+  auto plain = random_bytes(2 * kSeg);
+  auto envelope = encrypt_bytes(plain, dek, {});
+  auto prefix = parse_prefix(envelope);
+  ASSERT_TRUE(prefix);
+  auto key = derive_segment_key(dek, prefix->header.salt);
+  ASSERT_TRUE(key);
+  auto cipher = SegmentCipher::create(*key, prefix->header.nonce_prefix,
+                                      header_hash(std::span(envelope.data(), prefix->header_bytes)));
+  ASSERT_TRUE(cipher);
+  const std::size_t chunk = kSeg + kTagBytes, second = prefix->body_offset() + chunk;
+  // Segment 1 resealed as not-final, then an empty segment 2 sealed as final.
+  std::vector<std::uint8_t> resealed(chunk), empty_final(kTagBytes);
+  ASSERT_TRUE(cipher->seal(1, false, std::span(plain).subspan(kSeg), resealed));
+  ASSERT_TRUE(cipher->seal(2, true, {}, empty_final));
+  auto built = envelope;
+  std::copy(resealed.begin(), resealed.end(), built.begin() + static_cast<long>(second));
+  built.insert(built.end(), empty_final.begin(), empty_final.end());
+
+  auto result = decrypt_bytes(built, dek, {});
+  ASSERT_FALSE(result);
+  EXPECT_EQ(exit_code_for(result.error().category), 1);
+  EXPECT_NE(result.error().message.find("empty final segment"), std::string::npos) << result.error().message;
+  TempFile file(built);
+  auto resolver = [&](const ParsedPrefix&) { return Result<SecretBytes>(dek.clone()); };
+  auto range = decrypt_range(file.fd(), 0, 10, {}, resolver);
+  ASSERT_FALSE(range);
+  EXPECT_NE(range.error().message.find("empty final segment"), std::string::npos) << range.error().message;
+  // Control: the envelope as encrypted (full final segment) decrypts both ways.
+  EXPECT_TRUE(decrypt_bytes(envelope, dek, {}));
+  TempFile good(envelope);
+  EXPECT_TRUE(decrypt_range(good.fd(), 0, 10, {}, resolver));
+}
+
+TEST(Stream, AnEmptyContextKeyIsRefusedByTheEncoderAndTheDecoder) {
+  auto dek = random_key();
+  TempFile in(random_bytes(10)), out;
+  auto sealed = encrypt_stream(in.fd(), out.fd(), dek, DekId{}, sample_section(), {{"", "value"}});
+  ASSERT_FALSE(sealed);
+  EXPECT_EQ(sealed.error().category, ErrorCategory::usage);
+  EXPECT_NE(sealed.error().message.find("may not be empty"), std::string::npos) << sealed.error().message;
+  EXPECT_TRUE(out.contents().empty()) << "nothing written";
+  // A hand-built context with an empty key (u16 n = 1, u16 0, u32 1, "v") does not decode.
+  const std::vector<std::uint8_t> empty_key{0, 1, 0, 0, 0, 0, 0, 1, 'v'};
+  auto decoded = decode_context(empty_key);
+  ASSERT_FALSE(decoded);
+  EXPECT_EQ(decoded.error().category, ErrorCategory::corrupt_input);
+  // Control: a one-byte key decodes.
+  EXPECT_TRUE(decode_context(std::vector<std::uint8_t>{0, 1, 0, 1, 'k', 0, 0, 0, 1, 'v'}));
 }
 
 TEST(KeySlots, InPlaceReplacementIsCrashSafeAndLeavesTheBodyAlone) {

@@ -39,6 +39,19 @@ TEST(PinSource, MissingFileNamesThePath) {
   EXPECT_NE(pin.error().message.find("/nonexistent/keyward.pin"), std::string::npos);
 }
 
+TEST(PinSource, ASecretGivenAsTheSourceIsNeverEchoed) {
+  // Issue 9: pin-source=<PIN> or --passphrase-source '<passphrase>' by mistake was quoted verbatim.
+  for (const char* mistaken : {"Mistaken7Pin", "correct horse battery staple", "pin-value=123456"}) {
+    for (const char* what : {"user PIN", "custodian passphrase", ""}) {
+      auto pin = read_pin(mistaken, what);
+      ASSERT_FALSE(pin) << mistaken;
+      EXPECT_EQ(pin.error().category, ErrorCategory::usage);
+      EXPECT_EQ(pin.error().message.find(mistaken), std::string::npos) << pin.error().message;
+      EXPECT_NE(pin.error().message.find("file:PATH"), std::string::npos) << "says what to give instead";
+    }
+  }
+}
+
 TEST(PinSource, EnvironmentVariable) {
   ::setenv("KEYWARD_TEST_PIN_VAR", "from-env", 1);
   auto pin = read_pin("env:KEYWARD_TEST_PIN_VAR");

@@ -32,6 +32,16 @@ TEST(TokenUri, PinValueIsKeptOutOfTheRedactedForm) {
   EXPECT_EQ(uri->redacted().find("s3cret"), std::string::npos);
 }
 
+TEST(TokenUri, APinGivenAsPinSourceIsKeptOutOfTheRedactedForm) {
+  // Issue 9: pin-source=<PIN> by mistake was quoted in "no token matches <URI>".
+  auto uri = TokenUri::parse("pkcs11:token=a?pin-source=Mistaken7Pin");
+  ASSERT_TRUE(uri);
+  EXPECT_EQ(uri->redacted().find("Mistaken7Pin"), std::string::npos) << uri->redacted();
+  auto file = TokenUri::parse("pkcs11:token=a?pin-source=file:/etc/keyward/user.pin");
+  ASSERT_TRUE(file);
+  EXPECT_NE(file->redacted().find("user.pin"), std::string::npos) << "a PIN file path is fine to show: " << file->redacted();
+}
+
 TEST(TokenUri, PercentEncodedVendorInitParameters) {
   auto uri = TokenUri::parse("pkcs11:token=NSS%20Certificate%20DB?x-init-reserved=configdir%3D%27sql%3A%2Ftmp%2Fdb%27");
   ASSERT_TRUE(uri) << uri.error().message;

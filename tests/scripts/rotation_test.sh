@@ -75,7 +75,7 @@ reads=0; read_failures=0; reads_while_running=0
 while kill -0 "$rotation_pid" 2>/dev/null || [ "$reads" -lt 50 ]; do
   if kill -0 "$rotation_pid" 2>/dev/null; then reads_while_running=$((reads_while_running + 1)); fi
   i=$(( (RANDOM % 200) + 1 )); f=$(find "$work/files" -name "f$i.kw")
-  if "$kw" decrypt "$f" "$work/reader.out" 2>"$work/reader.err" && cmp -s "$work/reader.out" "$work/plain.$i"; then :; else
+  if "$kw" decrypt --force "$f" "$work/reader.out" 2>"$work/reader.err" && cmp -s "$work/reader.out" "$work/plain.$i"; then :; else
     read_failures=$((read_failures + 1)); sed "s#^#     | f$i: #" "$work/reader.err"; fi
   reads=$((reads + 1))
   [ "$reads" -ge 150 ] && break

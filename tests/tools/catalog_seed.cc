@@ -109,7 +109,8 @@ int main(int argc, char** argv) {
     const std::string out_path = map_path + ".decrypted";
     for (std::string envelope_path, plain_path; map >> envelope_path >> plain_path;) {
       ++checked;
-      auto summary = envelope::decrypt_file_atomically(envelope_path, out_path, {}, hierarchy::token_dek_resolver(*context->hierarchy));
+      auto summary = envelope::decrypt_file_atomically(envelope_path, out_path, {}, hierarchy::token_dek_resolver(*context->hierarchy), 1,
+                                                        envelope::OutputOptions{.replace_existing = true});
       std::ifstream a(out_path, std::ios::binary), b(plain_path, std::ios::binary);
       std::string got((std::istreambuf_iterator<char>(a)), {}), want((std::istreambuf_iterator<char>(b)), {});
       if (!summary || got != want || (version && summary->prefix.key_section.kek_version != version)) {

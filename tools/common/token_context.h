@@ -28,6 +28,10 @@ struct TokenContext {
 // Adds --token and --accept-module-limits to `command`.
 void add_token_options(CLI::App& command, TokenOptions& options);
 
+// A failure to reach the token (module load, no matching token, PIN source, login) as the
+// infrastructure error it is (category token, exit 3); usage errors stay usage errors.
+Error as_infrastructure_error(Error error);
+
 // Parses the URI (refusing pin-value from argv), logs in (prompting on a terminal when the URI
 // names no PIN source), and builds the hierarchy.
 Result<TokenContext> open_token(const TokenOptions& options, std::size_t max_sessions = 4);

@@ -18,6 +18,7 @@ struct EnvelopeCommand {
   unsigned threads = 1;
   std::uint32_t segment_size = 1024 * 1024;
   bool json = false;
+  bool force = false;  // --force: replace an existing regular OUT
 };
 
 void add_encrypt_command(CLI::App& app, EnvelopeCommand& command);

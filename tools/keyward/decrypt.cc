@@ -12,13 +12,15 @@ namespace keyward::cli {
 void add_decrypt_command(CLI::App& app, EnvelopeCommand& command) {
   auto* sub = app.add_subcommand(
       "decrypt",
-      "Decrypt envelope IN into OUT. OUT appears only after every segment and the key commitment verified; with OUT = - "
-      "(stdout) each segment is written once verified, and output is valid only if the exit status is 0");
+      "Decrypt envelope IN into OUT. A file OUT appears only after every segment and the key commitment verified (nothing "
+      "is left on failure or kill); with OUT = - (stdout), a FIFO or a character device, each segment is written once "
+      "verified, and the output is valid only if the exit status is 0");
   add_token_options(*sub, command.token);
   sub->add_option("--context", command.context, "the key=value pairs given at encryption (repeat)");
   sub->add_option("--threads", command.threads, "threads for AES-GCM segments")->check(CLI::Range(1u, 64u))->capture_default_str();
   sub->add_option("IN", command.in, "envelope file, or - for stdin")->required();
   sub->add_option("OUT", command.out, "plaintext file to create, or - for stdout")->required();
+  sub->add_flag("--force", command.force, "replace OUT if it is an existing file (default: refuse)");
 }
 
 int run_decrypt(const EnvelopeCommand& command) {
@@ -27,7 +29,8 @@ int run_decrypt(const EnvelopeCommand& command) {
   auto token = open_token(command.token);
   if (!token) return report("keyward", token.error());
   auto summary = envelope::decrypt_file_atomically(command.in, command.out, *context,
-                                                   hierarchy::token_dek_resolver(*token->hierarchy), command.threads);
+                                                   hierarchy::token_dek_resolver(*token->hierarchy), command.threads,
+                                                   envelope::OutputOptions{.replace_existing = command.force});
   if (!summary) return report("keyward", summary.error());
   const auto& section = summary->prefix.key_section;
   auto latest = token->hierarchy->latest_kek_version(section.kek_family);

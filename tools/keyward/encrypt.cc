@@ -19,6 +19,7 @@ void add_encrypt_command(CLI::App& app, EnvelopeCommand& command) {
       ->check(CLI::Range(4096u, 16u * 1024 * 1024))->capture_default_str();
   sub->add_option("IN", command.in, "plaintext file, or - for stdin")->required();
   sub->add_option("OUT", command.out, "envelope file to create, or - for stdout")->required();
+  sub->add_flag("--force", command.force, "replace OUT if it is an existing file (default: refuse)");
 }
 
 int run_encrypt(const EnvelopeCommand& command) {
@@ -29,7 +30,8 @@ int run_encrypt(const EnvelopeCommand& command) {
   auto key = hierarchy::new_data_key(*token->hierarchy, command.kek_family);
   if (!key) return report("keyward", key.error());
   auto written = envelope::encrypt_file_atomically(command.in, command.out, key->dek, key->id, key->section, *context,
-                                                   envelope::EncryptOptions{command.segment_size, command.threads});
+                                                   envelope::EncryptOptions{command.segment_size, command.threads},
+                                                   envelope::OutputOptions{.replace_existing = command.force});
   key->dek.wipe();
   if (!written) return report("keyward", written.error());
   std::cerr << "keyward: encrypted " << *written << " bytes under " << command.kek_family << " v" << key->section.kek_version

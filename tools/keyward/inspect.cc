@@ -40,7 +40,13 @@ int run_inspect(const EnvelopeCommand& command) {
                         {"wrapped_dek_bytes", prefix->key_section.wrapped_dek.size()}};
   out["header_bytes"] = prefix->body_offset();
   out["segments"] = segments;
-  out["plaintext_bytes"] = segments ? body - segments * envelope::kTagBytes : 0;
+  // A body cut inside a tag (or empty) has no plaintext length: say so rather than underflow.
+  const bool complete = segments > 0 && (body % chunk == 0 || body % chunk >= envelope::kTagBytes);
+  if (complete)
+    out["plaintext_bytes"] = body - segments * envelope::kTagBytes;
+  else
+    out["plaintext_bytes"] = nullptr;
+  out["body_truncated"] = !complete;
   out["file_bytes"] = info.st_size;
   std::cout << out.dump(2) << "\n";
   return kExitOk;
