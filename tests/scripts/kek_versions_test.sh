@@ -42,6 +42,25 @@ created=$(cat "$work"/create.*.out | grep -oE 'keyward/kek/payments/v[0-9]+' | s
 expect_status 0 "verify after concurrent creates" -- timeout 60 "$ceremony" verify
 expect_status 0 "the transcript written by 6 processes at once is one valid chain" -- timeout 60 "$ceremony" transcript verify "$t"
 
+# 1b. Creators outside keyward's lock (each process with its own lock directory, as a foreign client
+# would be): the check after creating still never leaves two objects with one label, and a creator
+# that lost says so.
+pids=()
+for i in 1 2 3 4 5 6; do
+  mkdir -p "$work/lock.$i"; chmod 700 "$work/lock.$i"
+  KEYWARD_LOCK_DIR="$work/lock.$i" timeout 120 "$ceremony" kek create outside --transcript "$work/outside.$i.jsonl" \
+    >"$work/outside.$i.out" 2>"$work/outside.$i.err" &
+  pids+=($!)
+done
+lost=0
+for i in "${!pids[@]}"; do wait "${pids[$i]}" || lost=$((lost + 1)); done
+dups=$(kek_versions outside | uniq -d | wc -l)
+[ "$dups" = 0 ] && pass "outside the lock: no label names two KEKs ($((6 - lost)) of 6 creates kept)" ||
+  flunk "outside the lock: $dups label(s) name two KEKs"
+if grep -l "another object labelled" "$work"/outside.*.err >/dev/null 2>&1; then
+  pass "a creator that lost the race says so ($(grep -l "another object labelled" "$work"/outside.*.err | wc -l) of 6)"
+fi
+
 # 2. Data under the current version, then four concurrent rotation starts.
 mkdir -p "$work/files"
 for i in 1 2 3 4 5; do
