@@ -42,26 +42,8 @@ std::uint32_t newest_version_ever(const std::vector<TokenObject>& objects, std::
   return newest;
 }
 
-// The token scan for a version choice. Other processes create and destroy objects meanwhile (other
-// families' KEKs, module probes): an object found by C_FindObjects may be gone before its label is
-// read (SoftHSM: CKR_ATTRIBUTE_VALUE_INVALID or CKR_OBJECT_HANDLE_INVALID). Objects of this family
-// cannot vanish (its version lock is held), so a fresh scan is enough.
-Result<std::vector<TokenObject>> scan_while_others_create(p11::Session& session) {
-  for (int attempt = 1;; ++attempt) {
-    auto objects = list_keyward_objects(session);
-    if (objects || attempt == 5) return objects;
-    const CK_RV rv = objects.error().ck_rv.value_or(CKR_OK);
-    if (rv != CKR_OBJECT_HANDLE_INVALID && rv != CKR_ATTRIBUTE_VALUE_INVALID) return objects;
-  }
-}
-
 Result<RootInfo> latest_root(KeyHierarchy& hierarchy) {
-  auto roots = hierarchy.roots();
-  for (int attempt = 1; !roots && attempt < 5; ++attempt) {  // as scan_while_others_create
-    const CK_RV rv = roots.error().ck_rv.value_or(CKR_OK);
-    if (rv != CKR_OBJECT_HANDLE_INVALID && rv != CKR_ATTRIBUTE_VALUE_INVALID) break;
-    roots = hierarchy.roots();
-  }
+  auto roots = rescan_while_objects_vanish([&] { return hierarchy.roots(); });
   if (!roots) return std::unexpected(roots.error());
   if (roots->empty()) return make_error(ErrorCategory::not_found, "the token has no keyward root: run keyward-ceremony init first");
   return roots->back();
@@ -115,7 +97,7 @@ Result<KekCreated> KeyHierarchy::create_kek(std::string_view name) {
   return pool_->run([&](p11::Session& session) -> Result<KekCreated> {
     // A fresh scan under the lock (never a cached answer): the version another process created a
     // moment ago must count.
-    KW_ASSIGN_OR_RETURN(auto objects, scan_while_others_create(session));
+    KW_ASSIGN_OR_RETURN(auto objects, rescan_while_objects_vanish([&] { return list_keyward_objects(session); }));
     const KekRef ref{std::string(name), newest_version_ever(objects, name) + 1};
     const std::string label = ref.label();
     KW_ASSIGN_OR_RETURN(p11::ObjectHandle root_key, key_handle(session, root.label));

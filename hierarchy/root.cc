@@ -47,7 +47,7 @@ Result<std::vector<RootInfo>> KeyHierarchy::roots() {
 }
 
 Result<std::uint32_t> KeyHierarchy::next_root_version(bool new_version) {
-  KW_ASSIGN_OR_RETURN(auto existing, roots());
+  KW_ASSIGN_OR_RETURN(auto existing, rescan_while_objects_vanish([&] { return roots(); }));
   if (existing.empty()) return 1u;
   if (!new_version)
     return make_error(ErrorCategory::usage, "the token already holds root " + existing.back().label +
@@ -85,7 +85,7 @@ Result<RootInfo> KeyHierarchy::import_root(const SecretBytes& material, std::uin
   if (version == 0) {
     KW_ASSIGN_OR_RETURN(version, next_root_version(new_version));
   } else {
-    KW_ASSIGN_OR_RETURN(auto existing, roots());
+    KW_ASSIGN_OR_RETURN(auto existing, rescan_while_objects_vanish([&] { return roots(); }));
     for (const auto& root : existing) {
       if (root.version == version)
         return make_error(ErrorCategory::usage, "the token already holds " + root.label + ": refusing to import over it");

@@ -24,6 +24,22 @@ namespace keyward::hierarchy {
 // more than a minute).
 Result<p11::ModuleStateLock> lock_version_series(const p11::Connection& connection, std::string_view series);
 
+// Runs a token scan `scan()` (returning Result<T>) again, up to 5 times, while it fails because an
+// object it found vanished before its attributes were read: other processes create and destroy
+// objects meanwhile (other families' keys, module probes; SoftHSM then answers
+// CKR_OBJECT_HANDLE_INVALID, CKR_ATTRIBUTE_VALUE_INVALID or, when the object's file went away
+// mid-read, CKR_GENERAL_ERROR: all three measured with 6 concurrent root creators). Under the version lock, objects of the
+// series being created cannot vanish, so a fresh scan is enough.
+template <class Scan>
+auto rescan_while_objects_vanish(Scan&& scan) -> decltype(scan()) {
+  for (int attempt = 1;; ++attempt) {
+    auto result = scan();
+    if (result || attempt == 5) return result;
+    const auto rv = result.error().ck_rv.value_or(CKR_OK);
+    if (rv != CKR_OBJECT_HANDLE_INVALID && rv != CKR_ATTRIBUTE_VALUE_INVALID && rv != CKR_GENERAL_ERROR) return result;
+  }
+}
+
 // The check after creating: fails (ErrorCategory::token, naming the label) if more than one object
 // of `object_class` is labelled `label` (a creator outside keyward's lock made one too). The caller
 // then destroys the object it just created (a p11::ScopedObject guard), so two never remain.

@@ -42,13 +42,19 @@ std::size_t objects_labelled(p11::SessionPool& pool, const std::string& label, C
   return found ? found->size() : 0;
 }
 
+// A fresh family / token per run, so that --gtest_repeat starts from nothing each time.
+std::string fresh_name(const char* prefix) {
+  static int runs = 0;
+  return prefix + std::to_string(++runs);
+}
+
 constexpr int kThreads = 6;
 constexpr int kPerThread = 2;
 
 TEST(KekVersions, ConcurrentCreatorsGetDistinctConsecutiveVersions) {
   auto* env = hierarchy_env();
   ASSERT_NE(env, nullptr);
-  const std::string family = "race";
+  const std::string family = fresh_name("race");
   std::vector<std::unique_ptr<KeyHierarchy>> creators;
   for (int i = 0; i < kThreads; ++i) {
     creators.push_back(own_hierarchy(keyward::testing::test_token().uri));
@@ -94,7 +100,7 @@ TEST(KekVersions, ConcurrentCreatorsGetDistinctConsecutiveVersions) {
 
 TEST(KekVersions, ConcurrentRootCreatorsGetDistinctVersions) {
   if (!keyward::testing::can_make_more_tokens()) GTEST_SKIP() << "NSS softoken has one token per database: no spare token";
-  const auto token = keyward::testing::make_another_token("kw-root-race");
+  const auto token = keyward::testing::make_another_token(fresh_name("kw-root-race-"));
   std::vector<std::unique_ptr<KeyHierarchy>> creators;
   for (int i = 0; i < kThreads; ++i) {
     creators.push_back(own_hierarchy(token.uri));
@@ -127,11 +133,12 @@ TEST(KekVersions, DestroyedVersionNumbersAreNeverReused) {
   ASSERT_NE(env, nullptr);
   if (!env->hierarchy->module_profile()->data_objects)
     GTEST_SKIP() << "NSS softoken keeps no CKO_DATA token objects: a destroyed version leaves no record";
-  ASSERT_TRUE(env->hierarchy->create_kek("reuse"));
-  auto v2 = env->hierarchy->create_kek("reuse");
+  const std::string family = fresh_name("reuse");
+  ASSERT_TRUE(env->hierarchy->create_kek(family));
+  auto v2 = env->hierarchy->create_kek(family);
   ASSERT_TRUE(v2);
   ASSERT_TRUE(env->hierarchy->destroy_kek(v2->info.ref));
-  auto next = env->hierarchy->create_kek("reuse");
+  auto next = env->hierarchy->create_kek(family);
   ASSERT_TRUE(next) << next.error().message;
   EXPECT_EQ(next->info.ref.version, 3u) << "v2 named a destroyed key: its label must not name another one";
 }
