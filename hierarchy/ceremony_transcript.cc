@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -135,26 +136,79 @@ Result<TranscriptSummary> verify_transcript(const std::string& path, const std::
 Result<TranscriptWriter> TranscriptWriter::open(const std::string& path, TranscriptSigner& signer, TranscriptParty party) {
   TranscriptWriter writer(path, signer, std::move(party));
   struct stat info {};
-  if (::stat(path.c_str(), &info) == 0) {
-    KW_ASSIGN_OR_RETURN(auto summary, verify_transcript(path, signer.public_key_pem()));
-    writer.next_seq_ = summary.lines;
-    writer.previous_hash_ = summary.head_hash;
-    return writer;
+  if (::stat(path.c_str(), &info) != 0 || info.st_size == 0) {
+    nlohmann::json header{{"event", "transcript-start"},
+                          {"algorithm", kAlgorithm},
+                          {"public_key", signer.public_key_pem()},
+                          {"format", "keyward-transcript/v1"}};
+    KW_ASSIGN_OR_RETURN(bool wrote, writer.write_line(std::move(header), /*header=*/true));
+    if (wrote) return writer;
+    // Another ceremony process created the transcript first: extend its chain, as below.
   }
-  writer.previous_hash_ = kGenesis;
-  nlohmann::json header{{"event", "transcript-start"},
-                        {"algorithm", kAlgorithm},
-                        {"public_key", signer.public_key_pem()},
-                        {"format", "keyward-transcript/v1"}};
-  KW_TRY(writer.write_line(std::move(header)));
+  KW_ASSIGN_OR_RETURN(auto summary, verify_transcript(path, signer.public_key_pem()));
+  writer.next_seq_ = summary.lines;
+  writer.previous_hash_ = summary.head_hash;
   return writer;
 }
 
 Status TranscriptWriter::append(std::string_view event, const nlohmann::json& details) {
-  return write_line(nlohmann::json{{"event", event}, {"details", details}});
+  KW_ASSIGN_OR_RETURN(bool wrote, write_line(nlohmann::json{{"event", event}, {"details", details}}, /*header=*/false));
+  (void)wrote;
+  return {};
 }
 
-Status TranscriptWriter::write_line(nlohmann::json line) {
+namespace {
+
+// Reads the chain's head (line count and hash of the last line) through `fd`, which the caller
+// holds locked. Lines appended by other processes since this one opened the transcript count.
+Status read_head(int fd, const std::string& path, std::uint64_t& out_lines, std::string& out_hash) {
+  std::string content;
+  char buffer[65536];
+  off_t offset = 0;
+  for (;;) {
+    const ssize_t n = ::pread(fd, buffer, sizeof buffer, offset);
+    if (n < 0) return make_error(ErrorCategory::io, "cannot read transcript '" + path + "': " + std::strerror(errno));
+    if (n == 0) break;
+    content.append(buffer, static_cast<std::size_t>(n));
+    offset += n;
+  }
+  out_lines = 0;
+  out_hash = kGenesis;
+  if (content.empty()) return {};
+  if (content.back() != '\n')
+    return make_error(ErrorCategory::corrupt_input, "transcript '" + path + "' ends in a partial line: run transcript verify");
+  std::size_t begin = 0;
+  while (begin < content.size()) {
+    const std::size_t end = content.find('\n', begin);
+    out_hash = sha256_hex(std::string_view(content).substr(begin, end - begin));
+    ++out_lines;
+    begin = end + 1;
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<bool> TranscriptWriter::write_line(nlohmann::json line, bool header) {
+  // One writer at a time, across processes: the next seq and prev are read from the file under an
+  // exclusive flock, so two ceremony commands appending at once still make one chain.
+  int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) return make_error(ErrorCategory::io, "cannot open transcript '" + path_ + "': " + std::strerror(errno));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }  // also releases the flock
+  } closer{fd};
+  while (::flock(fd, LOCK_EX) != 0) {
+    if (errno != EINTR) return make_error(ErrorCategory::io, "cannot lock transcript '" + path_ + "': " + std::strerror(errno));
+  }
+  std::uint64_t lines = 0;
+  std::string head;
+  KW_TRY(read_head(fd, path_, lines, head));
+  if (header && lines > 0) return false;  // created by another process meanwhile
+  if (!header && lines == 0)
+    return make_error(ErrorCategory::corrupt_input, "transcript '" + path_ + "' was emptied while in use");
+  next_seq_ = lines;
+  previous_hash_ = head;
   line["seq"] = next_seq_;
   line["prev"] = previous_hash_;
   line["time"] = utc_now();
@@ -165,17 +219,13 @@ Status TranscriptWriter::write_line(nlohmann::json line) {
   KW_ASSIGN_OR_RETURN(auto signature, signer_->sign({reinterpret_cast<const std::uint8_t*>(canonical.data()), canonical.size()}));
   line["sig"] = base64(signature);
   const std::string text = line.dump();
-
-  int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (fd < 0) return make_error(ErrorCategory::io, "cannot open transcript '" + path_ + "': " + std::strerror(errno));
   std::string with_newline = text + "\n";
   bool ok = ::write(fd, with_newline.data(), with_newline.size()) == static_cast<ssize_t>(with_newline.size()) &&
             ::fsync(fd) == 0;
-  ::close(fd);
   if (!ok) return make_error(ErrorCategory::io, "cannot append to transcript '" + path_ + "'");
   previous_hash_ = sha256_hex(text);
   ++next_seq_;
-  return {};
+  return true;
 }
 
 }  // namespace keyward::hierarchy

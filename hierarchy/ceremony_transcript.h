@@ -40,7 +40,8 @@ class TranscriptWriter {
   // chain first and refuses to extend a broken one or one signed by another key.
   static Result<TranscriptWriter> open(const std::string& path, TranscriptSigner& signer, TranscriptParty party);
 
-  // Appends one signed, chained line and fsyncs it.
+  // Appends one signed, chained line and fsyncs it. Safe against other processes appending to the
+  // same file (an exclusive flock around reading the head and writing the line).
   Status append(std::string_view event, const nlohmann::json& details);
 
   std::uint64_t next_seq() const { return next_seq_; }
@@ -48,7 +49,8 @@ class TranscriptWriter {
  private:
   TranscriptWriter(std::string path, TranscriptSigner& signer, TranscriptParty party)
       : path_(std::move(path)), signer_(&signer), party_(std::move(party)) {}
-  Status write_line(nlohmann::json line);
+  // False if `header` and the file already had lines (another process created it).
+  Result<bool> write_line(nlohmann::json line, bool header);
 
   std::string path_;
   TranscriptSigner* signer_;

@@ -1,10 +1,13 @@
 // KEKs: versioned wrap-only keys, created under the root so that their blob is their backup.
 #include <algorithm>
+#include <chrono>
 
+#include "hierarchy/destroyed_kek.h"
 #include "hierarchy/key_hierarchy.h"
 #include "hierarchy/labels.h"
 #include "hierarchy/policy.h"
 #include "hierarchy/token_objects.h"
+#include "hierarchy/version_lock.h"
 #include "hierarchy/wrapped_key_errors.h"
 #include "pkcs11/scoped_object.h"
 
@@ -27,10 +30,24 @@ p11::AttributeTemplate blob_object_template(const KekBlob& blob) {
   return t;
 }
 
+// The newest version of family `name` the token has ever held: KEKs, their blobs and the records of
+// destroyed versions all count, so a retired version's number (and label) is never reused.
+std::uint32_t newest_version_ever(const std::vector<TokenObject>& objects, std::string_view name) {
+  std::uint32_t newest = 0;
+  for (const auto& object : objects) {
+    if (object.parsed && object.parsed->kek_name == name &&
+        (object.parsed->kind == ParsedLabel::Kind::kek || object.parsed->kind == ParsedLabel::Kind::kek_blob ||
+         object.parsed->kind == ParsedLabel::Kind::destroyed_kek))
+      newest = std::max(newest, object.parsed->version);
+  }
+  return newest;
+}
+
 Result<RootInfo> latest_root(KeyHierarchy& hierarchy) {
-  KW_ASSIGN_OR_RETURN(auto roots, hierarchy.roots());
-  if (roots.empty()) return make_error(ErrorCategory::not_found, "the token has no keyward root: run keyward-ceremony init first");
-  return roots.back();
+  auto roots = rescan_while_objects_vanish([&] { return hierarchy.roots(); });
+  if (!roots) return std::unexpected(roots.error());
+  if (roots->empty()) return make_error(ErrorCategory::not_found, "the token has no keyward root: run keyward-ceremony init first");
+  return roots->back();
 }
 
 }  // namespace
@@ -77,11 +94,16 @@ Result<KekCreated> KeyHierarchy::create_kek(std::string_view name) {
   KW_TRY(validate_kek_name(name));
   KW_ASSIGN_OR_RETURN(ModuleProfile profile, module_profile());
   KW_ASSIGN_OR_RETURN(RootInfo root, latest_root(*this));
-  KW_ASSIGN_OR_RETURN(std::uint32_t latest, latest_kek_version(name));
-  const KekRef ref{std::string(name), latest + 1};
-  const std::string label = ref.label();
+  // Choose-version + create is one critical section across keyward processes: without it two
+  // concurrent creators both make a v(N+1) (issue 9).
+  KW_ASSIGN_OR_RETURN(auto version_lock, lock_version_series(*pool_->connection(), "kek/" + std::string(name)));
 
   return pool_->run([&](p11::Session& session) -> Result<KekCreated> {
+    // A fresh scan under the lock (never a cached answer): the version another process created a
+    // moment ago must count.
+    KW_ASSIGN_OR_RETURN(auto objects, rescan_while_objects_vanish([&] { return list_keyward_objects(session); }));
+    const KekRef ref{std::string(name), newest_version_ever(objects, name) + 1};
+    const std::string label = ref.label();
     KW_ASSIGN_OR_RETURN(p11::ObjectHandle root_key, key_handle(session, root.label));
     // 1. Fresh material in the token, as an extractable session key that lives only for this call.
     KW_ASSIGN_OR_RETURN(p11::ObjectHandle material, session.generate_key(p11::aes_key_gen(), policy::kek_material_template()));
@@ -92,6 +114,9 @@ Result<KekCreated> KeyHierarchy::create_kek(std::string_view name) {
     KW_ASSIGN_OR_RETURN(p11::ObjectHandle kek,
                         session.unwrap_key(p11::aes_key_wrap(), root_key, wrapped,
                                            policy::kek_unwrap_template(label, object_id(label), true, profile)));
+    p11::ScopedObject undo_kek(session, kek);
+    // The check after: a creator outside keyward's lock may have made the same label.
+    KW_TRY(require_sole_object(session, label, CKO_SECRET_KEY));
     KekCreated created;
     created.info.ref = ref;
     KW_ASSIGN_OR_RETURN(created.info.kcv, key_check_value(session, kek));
@@ -99,10 +124,14 @@ Result<KekCreated> KeyHierarchy::create_kek(std::string_view name) {
                            std::move(wrapped)};
     // 4. Keep the blob on the token too (ciphertext under the root), so `kek export` can give it later.
     if (profile.data_objects) {
+      const std::string blob_label = kek_blob_label(ref.name, ref.version);
       KW_ASSIGN_OR_RETURN(auto blob_object, session.create_object(blob_object_template(created.blob)));
-      (void)blob_object;
+      p11::ScopedObject undo_blob(session, blob_object);
+      KW_TRY(require_sole_object(session, blob_label, CKO_DATA));
+      undo_blob.release();
       created.info.blob_on_token = true;
     }
+    undo_kek.release();
     return created;
   });
 }
@@ -129,27 +158,34 @@ Result<KekInfo> KeyHierarchy::import_kek(const KekBlob& blob) {
                                                  ") is not the root the blob was wrapped under (KCV " + blob.root_kcv + ")");
   const KekRef ref{blob.kek_name, blob.kek_version};
   const std::string label = ref.label();
+  // The same lock as create_kek: the "is the label free?" check and the unwrap are one step.
+  KW_ASSIGN_OR_RETURN(auto version_lock, lock_version_series(*pool_->connection(), "kek/" + blob.kek_name));
   return pool_->run([&](p11::Session& session) -> Result<KekInfo> {
-    if (auto existing = p11::find_unique_object(session, label, CKO_SECRET_KEY); existing)
+    if (auto existing = p11::find_unique_object(session, label, CKO_SECRET_KEY);
+        existing || existing.error().category != ErrorCategory::not_found)
       return make_error(ErrorCategory::usage, "the token already holds " + label + ": refusing to import over it");
     KW_ASSIGN_OR_RETURN(p11::ObjectHandle root_key, key_handle(session, root->label));
     KW_ASSIGN_OR_RETURN(p11::ObjectHandle kek,
                         as_wrapped_key_failure(session.unwrap_key(p11::aes_key_wrap(), root_key, blob.wrapped,
                                                                   policy::kek_unwrap_template(label, object_id(label), true, profile)),
                                                "the KEK blob of " + label));
+    p11::ScopedObject undo_kek(session, kek);
+    KW_TRY(require_sole_object(session, label, CKO_SECRET_KEY));
     KekInfo info;
     info.ref = ref;
     KW_ASSIGN_OR_RETURN(info.kcv, key_check_value(session, kek));
-    if (info.kcv.kw_fingerprint != blob.kek_kcv) {
-      (void)session.destroy_object(kek);
+    if (info.kcv.kw_fingerprint != blob.kek_kcv)
       return make_error(ErrorCategory::authentication, "imported " + label + " has KCV " + info.kcv.kw_fingerprint +
                                                            " but the blob says " + blob.kek_kcv + ": not imported");
-    }
     if (profile.data_objects) {
+      const std::string blob_label = kek_blob_label(ref.name, ref.version);
       KW_ASSIGN_OR_RETURN(auto blob_object, session.create_object(blob_object_template(blob)));
-      (void)blob_object;
+      p11::ScopedObject undo_blob(session, blob_object);
+      KW_TRY(require_sole_object(session, blob_label, CKO_DATA));
+      undo_blob.release();
       info.blob_on_token = true;
     }
+    undo_kek.release();
     return info;
   });
 }
@@ -185,15 +221,33 @@ Result<p11::ObjectHandle> KeyHierarchy::rewrap_kek_handle(p11::Session& session,
 }
 
 Status KeyHierarchy::destroy_kek(const KekRef& ref) {
+  KW_ASSIGN_OR_RETURN(ModuleProfile profile, measured_module_profile());  // retire never refuses a limited module
   return pool_->run([&](p11::Session& session) -> Status {
-    KW_ASSIGN_OR_RETURN(p11::ObjectHandle kek, key_handle(session, ref.label()));
-    KW_TRY(session.destroy_object(kek));
-    pool_->key_handles().forget(ref.label());
     const std::string blob_label = kek_blob_label(ref.name, ref.version);
-    if (auto blob = p11::find_unique_object(session, blob_label, CKO_DATA); blob) {
+    auto blob = p11::find_unique_object(session, blob_label, CKO_DATA);
+    auto kek = key_handle(session, ref.label());
+    // A retire interrupted after the key went: finish by removing the blob it left (a root-wrapped copy).
+    if (!kek && blob) {
+      KW_TRY(session.destroy_object(*blob));
+      pool_->key_handles().forget(blob_label);
+      return {};
+    }
+    if (!kek) return fail(kek.error());
+    // First the record of the destroyed key's fingerprint, then the blob, then the key: a crash in
+    // between leaves a record of a key that still exists (verify reports it, a rerun finishes), never
+    // a key gone without a trace, nor a root-wrapped copy of a destroyed key.
+    if (profile.data_objects) {
+      KW_ASSIGN_OR_RETURN(auto kcv, key_check_value(session, *kek));
+      const auto now = std::chrono::system_clock::now().time_since_epoch();
+      KW_TRY(record_destroyed_kek(session, DestroyedKek{ref.name, ref.version, kcv.kw_fingerprint,
+                                                        std::chrono::duration_cast<std::chrono::seconds>(now).count()}));
+    }
+    if (blob) {
       KW_TRY(session.destroy_object(*blob));
       pool_->key_handles().forget(blob_label);
     }
+    KW_TRY(session.destroy_object(*kek));
+    pool_->key_handles().forget(ref.label());
     return {};
   });
 }

@@ -30,6 +30,10 @@ std::string kek_blob_label(std::string_view name, std::uint32_t version) {
   return "keyward/kek-blob/" + std::string(name) + "/v" + std::to_string(version);
 }
 
+std::string destroyed_kek_label(std::string_view name, std::uint32_t version) {
+  return "keyward/destroyed-kek/" + std::string(name) + "/v" + std::to_string(version);
+}
+
 std::string transcript_key_label() { return "keyward/transcript-signer"; }
 
 std::string session_kek_label(std::string_view name, std::uint32_t version) {
@@ -61,11 +65,14 @@ std::optional<ParsedLabel> parse_label(std::string_view label) {
     if (!version) return std::nullopt;
     return ParsedLabel{ParsedLabel::Kind::root, {}, *version};
   }
-  if (kind == "kek" || kind == "kek-blob") {
+  if (kind == "kek" || kind == "kek-blob" || kind == "destroyed-kek") {
     std::string_view name = take();
     auto version = parse_version(rest);
     if (!version || !validate_kek_name(name)) return std::nullopt;
-    return ParsedLabel{kind == "kek" ? ParsedLabel::Kind::kek : ParsedLabel::Kind::kek_blob, std::string(name), *version};
+    const auto parsed_kind = kind == "kek"        ? ParsedLabel::Kind::kek
+                             : kind == "kek-blob" ? ParsedLabel::Kind::kek_blob
+                                                  : ParsedLabel::Kind::destroyed_kek;
+    return ParsedLabel{parsed_kind, std::string(name), *version};
   }
   return std::nullopt;
 }

@@ -17,6 +17,9 @@ std::string kek_label(std::string_view name, std::uint32_t version);
 // The CKO_DATA object that keeps a KEK's blob (the KEK wrapped under the root) on the token.
 std::string kek_blob_label(std::string_view name, std::uint32_t version);
 std::string transcript_key_label();
+// The CKO_DATA record that a KEK version was destroyed (retire), with its KW fingerprint, so that
+// verify can prove no copy of the key survives: keyward/destroyed-kek/<NAME>/v<N>.
+std::string destroyed_kek_label(std::string_view name, std::uint32_t version);
 // A per-process session copy of a KEK (never a token object): keyward/kek-session/<NAME>/v<N>.
 std::string session_kek_label(std::string_view name, std::uint32_t version);
 
@@ -24,7 +27,7 @@ std::string session_kek_label(std::string_view name, std::uint32_t version);
 Status validate_kek_name(std::string_view name);
 
 struct ParsedLabel {
-  enum class Kind { root, kek, kek_blob, transcript_key } kind;
+  enum class Kind { root, kek, kek_blob, destroyed_kek, transcript_key } kind;
   std::string kek_name;   // empty for roots
   std::uint32_t version = 0;
 };

@@ -25,6 +25,17 @@ struct ModuleProfile {
   bool unextractable_enforced = true;  // wrapping refuses a key with CKA_EXTRACTABLE=false
   bool modifiable_enforced = true;     // C_SetAttributeValue refuses any change when CKA_MODIFIABLE=false
 
+  // What a wrapping key's CKA_UNWRAP_TEMPLATE can pin on the keys unwrapped under it (measured; not
+  // part of complete(): keyward relies on none of them but the mechanisms pin, which it uses where
+  // it works). SoftHSM 2.6.1: every attribute of the template must appear, byte-equal, in the
+  // caller's unwrap template; nested arrays are refused. NSS 3.87: none enforced.
+  struct UnwrapPins {
+    bool token = false;               // CKA_TOKEN (a root pinning false would forbid token clones… and keyward's own import)
+    bool label = false;               // CKA_LABEL (one fixed label: useless for versioned KEKs)
+    bool allowed_mechanisms = false;  // CKA_ALLOWED_MECHANISMS
+    bool nested_template = false;     // CKA_UNWRAP_TEMPLATE inside CKA_UNWRAP_TEMPLATE
+  } unwrap_pins;
+
   bool complete() const {
     return copyable && allowed_mechanisms && unwrap_template && data_objects && unextractable_enforced &&
            modifiable_enforced;

@@ -71,6 +71,10 @@ p11::AttributeTemplate root_unwrap_template(const ModuleProfile& profile) {
   if (profile.copyable) t.set_bool(CKA_COPYABLE, false);
   t.set_bool(CKA_WRAP, true).set_bool(CKA_UNWRAP, true);
   deny_data_usage(t);
+  // Where the module enforces it (SoftHSM: byte-equal), a key unwrapped under the root is also
+  // restricted to RFC 3394 wrapping, even when an independent client asks for less.
+  if (profile.allowed_mechanisms && profile.unwrap_pins.allowed_mechanisms)
+    t.set_mechanisms(CKA_ALLOWED_MECHANISMS, wrap_mechanisms());
   t.set_bool(CKA_MODIFIABLE, false);
   return t;
 }
@@ -125,6 +129,86 @@ p11::AttributeTemplate dek_unwrap_for_rewrap_template() {
   data_key_policy(t);
   t.set_bool(CKA_SENSITIVE, true).set_bool(CKA_EXTRACTABLE, true);
   return t;
+}
+
+const std::vector<CK_MECHANISM_TYPE>& transcript_sign_mechanisms() {
+  static const std::vector<CK_MECHANISM_TYPE> mechanisms{CKM_ECDSA};
+  return mechanisms;
+}
+
+p11::AttributeTemplate transcript_public_template(std::string_view label, std::span<const std::uint8_t> id,
+                                                  const ModuleProfile& profile) {
+  // DER OID of prime256v1 (RFC 5480 §2.1.1.1: secp256r1 = 1.2.840.10045.3.1.7).
+  static const std::vector<std::uint8_t> p256 = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
+  p11::AttributeTemplate t;
+  t.set_ulong(CKA_CLASS, CKO_PUBLIC_KEY)
+      .set_ulong(CKA_KEY_TYPE, CKK_EC)
+      .set_bytes(CKA_EC_PARAMS, p256)
+      .set_bool(CKA_TOKEN, true)
+      .set_bool(CKA_PRIVATE, false)  // anyone may check the transcript's signer
+      .set_bool(CKA_VERIFY, true)
+      .set_bool(CKA_VERIFY_RECOVER, false)
+      .set_bool(CKA_ENCRYPT, false)
+      .set_bool(CKA_WRAP, false)
+      .set_bool(CKA_DERIVE, false)
+      .set_string(CKA_LABEL, label)
+      .set_bytes(CKA_ID, id);
+  if (profile.copyable) t.set_bool(CKA_COPYABLE, false);
+  t.set_bool(CKA_MODIFIABLE, false);  // last, as for the other keys
+  return t;
+}
+
+p11::AttributeTemplate transcript_private_template(std::string_view label, std::span<const std::uint8_t> id,
+                                                   const ModuleProfile& profile) {
+  p11::AttributeTemplate t;
+  t.set_ulong(CKA_CLASS, CKO_PRIVATE_KEY)
+      .set_ulong(CKA_KEY_TYPE, CKK_EC)
+      .set_bool(CKA_TOKEN, true)
+      .set_bool(CKA_PRIVATE, true)
+      .set_bool(CKA_SENSITIVE, true)
+      .set_bool(CKA_EXTRACTABLE, false)
+      .set_bool(CKA_SIGN, true)
+      .set_bool(CKA_SIGN_RECOVER, false)
+      .set_bool(CKA_DECRYPT, false)
+      .set_bool(CKA_UNWRAP, false)
+      .set_bool(CKA_DERIVE, false)
+      .set_string(CKA_LABEL, label)
+      .set_bytes(CKA_ID, id);
+  if (profile.copyable) t.set_bool(CKA_COPYABLE, false);
+  if (profile.allowed_mechanisms) t.set_mechanisms(CKA_ALLOWED_MECHANISMS, transcript_sign_mechanisms());
+  t.set_bool(CKA_MODIFIABLE, false);
+  return t;
+}
+
+std::vector<Expectation> transcript_private_flags(const ModuleProfile& profile) {
+  std::vector<Expectation> flags = {
+      {CKA_PRIVATE, true, "visible only after login"},
+      {CKA_SENSITIVE, true, "the signing key can never be read out"},
+      {CKA_EXTRACTABLE, false, "the signing key cannot be wrapped out of the token"},
+      {CKA_COPYABLE, false, "no C_CopyObject into a copy with a looser policy"},
+      {CKA_MODIFIABLE, false, "no C_SetAttributeValue to loosen the policy later"},
+      {CKA_SIGN, true, "its one job: sign transcript lines"},
+      {CKA_SIGN_RECOVER, false, "no signature-with-recovery oracle"},
+      {CKA_DECRYPT, false, "no decryption with the signing key"},
+      {CKA_UNWRAP, false, "no unwrapping with the signing key"},
+      {CKA_DERIVE, false, "no key agreement with the signing key"},
+  };
+  if (!profile.copyable) std::erase_if(flags, [](const Expectation& e) { return e.type == CKA_COPYABLE; });
+  return flags;
+}
+
+std::vector<Expectation> transcript_public_flags(const ModuleProfile& profile) {
+  std::vector<Expectation> flags = {
+      {CKA_COPYABLE, false, "no C_CopyObject of the signer's public key"},
+      {CKA_MODIFIABLE, false, "the signer's public key cannot be swapped for another in place"},
+      {CKA_VERIFY, true, "its one job: verify transcript signatures"},
+      {CKA_VERIFY_RECOVER, false, "no recovery mode"},
+      {CKA_ENCRYPT, false, "no encryption under the signing key pair"},
+      {CKA_WRAP, false, "no wrapping under the signing key pair"},
+      {CKA_DERIVE, false, "no key agreement"},
+  };
+  if (!profile.copyable) std::erase_if(flags, [](const Expectation& e) { return e.type == CKA_COPYABLE; });
+  return flags;
 }
 
 const std::vector<std::uint8_t>& kcv_canary() {

@@ -49,6 +49,16 @@ p11::AttributeTemplate dek_unwrap_for_cpu_template();
 // wrapped under the new KEK; the plaintext never reaches the host.
 p11::AttributeTemplate dek_unwrap_for_rewrap_template();
 
+// The transcript signing key pair (EC P-256, keyward/transcript-signer): explicit templates, never the
+// module's defaults (SoftHSM's are modifiable, copyable, sign-recover, any mechanism).
+p11::AttributeTemplate transcript_public_template(std::string_view label, std::span<const std::uint8_t> id,
+                                                  const ModuleProfile& profile = {});
+p11::AttributeTemplate transcript_private_template(std::string_view label, std::span<const std::uint8_t> id,
+                                                   const ModuleProfile& profile = {});
+// The one mechanism the transcript key signs with: CKM_ECDSA (libp11 hashes with SHA-256 on the CPU
+// and passes the digest).
+const std::vector<CK_MECHANISM_TYPE>& transcript_sign_mechanisms();
+
 // The published canary key for key check values (docs/KEY-POLICY.md): a session object holding it.
 p11::AttributeTemplate kcv_canary_template();
 const std::vector<std::uint8_t>& kcv_canary();
@@ -60,5 +70,9 @@ struct Expectation {
   std::string_view closes;    // the attack the setting closes, for reports
 };
 std::vector<Expectation> wrapping_key_flags(const ModuleProfile& profile = {});
+// What the transcript key's private half must look like.
+std::vector<Expectation> transcript_private_flags(const ModuleProfile& profile = {});
+// What the transcript key's public half must look like.
+std::vector<Expectation> transcript_public_flags(const ModuleProfile& profile = {});
 
 }  // namespace keyward::hierarchy::policy

@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "hierarchy/key_copies.h"
 #include "hierarchy/labels.h"
 #include "hierarchy/policy.h"
 #include "hierarchy/token_objects.h"
@@ -109,6 +110,38 @@ Status check_kek_against_blob(KeyHierarchy& hierarchy, p11::Session& session, co
   return {};
 }
 
+Status check_flags(p11::Session& session, p11::ObjectHandle handle, const std::vector<policy::Expectation>& flags,
+                   ObjectCheck& out) {
+  for (const auto& flag : flags) {
+    KW_ASSIGN_OR_RETURN(auto value, session.get_attribute(handle, flag.type));
+    if (!value.available || value.as_bool() != flag.expected)
+      out.deviations.push_back({p11::attribute_name(flag.type), yes_no(flag.expected),
+                                value.available ? yes_no(value.as_bool()) : "(unavailable)", std::string(flag.closes)});
+  }
+  return {};
+}
+
+// The transcript key pair: the explicit template of policy::transcript_*_template, never a
+// module's defaults (SoftHSM's: modifiable, copyable, sign-recover, any mechanism).
+Status check_transcript_key(p11::Session& session, const TokenObject& object, const ModuleProfile& profile,
+                            ObjectCheck& out) {
+  if (object.object_class == CKO_PUBLIC_KEY) return check_flags(session, object.handle, policy::transcript_public_flags(profile), out);
+  if (object.object_class != CKO_PRIVATE_KEY) {
+    out.deviations.push_back({"CKA_CLASS", "CKO_PRIVATE_KEY or CKO_PUBLIC_KEY", std::to_string(object.object_class),
+                              "the transcript signer is an EC key pair"});
+    return {};
+  }
+  KW_TRY(check_flags(session, object.handle, policy::transcript_private_flags(profile), out));
+  if (profile.allowed_mechanisms) {
+    KW_ASSIGN_OR_RETURN(auto mechanisms, session.get_attribute(object.handle, CKA_ALLOWED_MECHANISMS));
+    const auto& expected = policy::transcript_sign_mechanisms();
+    if (mechanisms.as_ulongs() != std::vector<CK_ULONG>(expected.begin(), expected.end()))
+      out.deviations.push_back({"CKA_ALLOWED_MECHANISMS", "{CKM_ECDSA}", mechanisms.available ? "other" : "(unset)",
+                                "the signing key signs with ECDSA only"});
+  }
+  return {};
+}
+
 }  // namespace
 
 bool PolicyReport::ok() const {
@@ -153,21 +186,22 @@ Result<PolicyReport> verify_token_policy(KeyHierarchy& hierarchy) {
             if (object.object_class != CKO_DATA)
               check.deviations.push_back({"CKA_CLASS", "CKO_DATA", std::to_string(object.object_class), "blobs are data objects"});
             break;
+          case ParsedLabel::Kind::destroyed_kek:
+            check.kind = "destroyed-kek";
+            if (object.object_class != CKO_DATA)
+              check.deviations.push_back({"CKA_CLASS", "CKO_DATA", std::to_string(object.object_class),
+                                          "a destroyed-KEK record is a data object"});
+            break;
           case ParsedLabel::Kind::transcript_key:
             check.kind = object.object_class == CKO_PRIVATE_KEY ? "transcript-signer" : "transcript-signer (public)";
-            if (object.object_class == CKO_PRIVATE_KEY) {
-              for (auto [type, expected] : {std::pair{CKA_SENSITIVE, true}, std::pair{CKA_EXTRACTABLE, false}, std::pair{CKA_PRIVATE, true}}) {
-                KW_ASSIGN_OR_RETURN(auto value, session.get_attribute(object.handle, type));
-                if (value.as_bool() != expected)
-                  check.deviations.push_back({p11::attribute_name(type), yes_no(expected), yes_no(value.as_bool()),
-                                              "the transcript key must never leave the token"});
-              }
-            }
+            KW_TRY(check_transcript_key(session, object, profile, check));
             break;
         }
       }
       report.objects.push_back(std::move(check));
     }
+    // Beyond keyward's labels: copies of roots and KEKs, survivors of destroyed KEKs, foreign wrapping keys.
+    KW_TRY(check_key_copies(hierarchy, session, objects, profile, report.objects));
     return {};
   });
   KW_TRY(checked);

@@ -18,7 +18,7 @@ struct Deviation {
 
 struct ObjectCheck {
   std::string label;
-  std::string kind;  // root, kek, kek-blob, transcript-signer, unknown
+  std::string kind;  // root, kek, kek-blob, destroyed-kek, transcript-signer, unknown, copy, foreign-key
   std::vector<Deviation> deviations;
   bool ok() const { return deviations.empty(); }
 };
@@ -31,7 +31,10 @@ struct PolicyReport {
 
 // Reads every object labelled keyward/… and checks it: usage flags, sensitivity, extractability,
 // allowed mechanisms, unwrap templates, duplicates, labels outside the scheme, and that each KEK is
-// the key its root-wrapped blob holds (a substituted or planted KEK fails that). Thread-safe.
+// the key its root-wrapped blob holds (a substituted or planted KEK fails that). Then every secret
+// key on the token, whatever its label: a copy of a root or KEK (same KW fingerprint), a surviving
+// copy of a destroyed KEK, or a foreign key that can wrap or unwrap is a deviation (key_copies.h).
+// Thread-safe.
 Result<PolicyReport> verify_token_policy(KeyHierarchy& hierarchy);
 
 }  // namespace keyward::hierarchy

@@ -7,6 +7,8 @@
 #include "hierarchy/labels.h"
 #include "hierarchy/policy.h"
 #include "hierarchy/token_objects.h"
+#include "hierarchy/version_lock.h"
+#include "pkcs11/scoped_object.h"
 
 namespace keyward::hierarchy {
 namespace {
@@ -45,7 +47,7 @@ Result<std::vector<RootInfo>> KeyHierarchy::roots() {
 }
 
 Result<std::uint32_t> KeyHierarchy::next_root_version(bool new_version) {
-  KW_ASSIGN_OR_RETURN(auto existing, roots());
+  KW_ASSIGN_OR_RETURN(auto existing, rescan_while_objects_vanish([&] { return roots(); }));
   if (existing.empty()) return 1u;
   if (!new_version)
     return make_error(ErrorCategory::usage, "the token already holds root " + existing.back().label +
@@ -56,13 +58,18 @@ Result<std::uint32_t> KeyHierarchy::next_root_version(bool new_version) {
 
 Result<RootInfo> KeyHierarchy::create_generated_root(bool new_version) {
   KW_ASSIGN_OR_RETURN(ModuleProfile profile, module_profile());
+  // Choose-version + create under the version lock, as for KEKs (version_lock.h).
+  KW_ASSIGN_OR_RETURN(auto version_lock, lock_version_series(*pool_->connection(), "root"));
   KW_ASSIGN_OR_RETURN(std::uint32_t version, next_root_version(new_version));
   const std::string label = root_label(version);
   return pool_->run([&](p11::Session& session) -> Result<RootInfo> {
     KW_ASSIGN_OR_RETURN(auto key, session.generate_key(p11::aes_key_gen(),
                                                        policy::root_generate_template(label, object_id(label), profile)));
-    (void)key;
-    return root_info(session, version);
+    p11::ScopedObject undo(session, key);
+    KW_TRY(require_sole_object(session, label, CKO_SECRET_KEY));
+    KW_ASSIGN_OR_RETURN(auto info, root_info(session, version));
+    undo.release();
+    return info;
   });
 }
 
@@ -74,10 +81,11 @@ Result<RootInfo> KeyHierarchy::import_root(const SecretBytes& material, std::uin
   if (material.size() != policy::kKeyBytes)
     return make_error(ErrorCategory::usage, "root material must be 32 bytes (AES-256)");
   KW_ASSIGN_OR_RETURN(ModuleProfile profile, module_profile());
+  KW_ASSIGN_OR_RETURN(auto version_lock, lock_version_series(*pool_->connection(), "root"));
   if (version == 0) {
     KW_ASSIGN_OR_RETURN(version, next_root_version(new_version));
   } else {
-    KW_ASSIGN_OR_RETURN(auto existing, roots());
+    KW_ASSIGN_OR_RETURN(auto existing, rescan_while_objects_vanish([&] { return roots(); }));
     for (const auto& root : existing) {
       if (root.version == version)
         return make_error(ErrorCategory::usage, "the token already holds " + root.label + ": refusing to import over it");
@@ -86,8 +94,11 @@ Result<RootInfo> KeyHierarchy::import_root(const SecretBytes& material, std::uin
   const std::string label = root_label(version);
   return pool_->run([&](p11::Session& session) -> Result<RootInfo> {
     KW_ASSIGN_OR_RETURN(auto key, session.create_object(policy::root_import_template(label, object_id(label), material, profile)));
-    (void)key;
-    return root_info(session, version);
+    p11::ScopedObject undo(session, key);
+    KW_TRY(require_sole_object(session, label, CKO_SECRET_KEY));
+    KW_ASSIGN_OR_RETURN(auto info, root_info(session, version));
+    undo.release();
+    return info;
   });
 }
 

@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <climits>
 #include <cstdint>
@@ -60,9 +62,24 @@ Result<std::string> ModuleStateLock::path_for(const std::string& module_path) {
 }
 
 Result<ModuleStateLock> ModuleStateLock::acquire(const std::string& module_path, std::chrono::milliseconds patience) {
+  return acquire_file(module_key(module_path), patience,
+                      "module lock, a keyward process may be stuck in C_Initialize or C_Login");
+}
+
+Result<ModuleStateLock> ModuleStateLock::acquire_named(const std::string& name, std::string_view purpose,
+                                                       std::chrono::milliseconds patience) {
+  const bool safe = !name.empty() && name[0] != '.' && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+  });
+  if (!safe) return make_error(ErrorCategory::internal, "invalid lock name '" + name + "'");
+  return acquire_file(name, patience, std::string(purpose));
+}
+
+Result<ModuleStateLock> ModuleStateLock::acquire_file(const std::string& name, std::chrono::milliseconds patience,
+                                                      const std::string& purpose) {
   KW_ASSIGN_OR_RETURN(auto dir, lock_directory());
   KW_TRY(ensure_private_directory(dir));
-  KW_ASSIGN_OR_RETURN(auto path, path_for(module_path));
+  const std::string path = dir + "/" + name + ".lock";
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return fail(io_error("cannot open lock file '" + path + "'"));
   ModuleStateLock lock(fd);
@@ -73,9 +90,8 @@ Result<ModuleStateLock> ModuleStateLock::acquire(const std::string& module_path,
   while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     if (errno != EWOULDBLOCK && errno != EINTR) return fail(io_error("cannot lock '" + path + "'"));
     if (std::chrono::steady_clock::now() >= deadline)
-      return make_error(ErrorCategory::token, "another process has held the module lock '" + path + "' for " +
-                                                  std::to_string(patience.count()) +
-                                                  " ms: a keyward process may be stuck in C_Initialize or C_Login");
+      return make_error(ErrorCategory::token, "another process has held the lock '" + path + "' for " +
+                                                  std::to_string(patience.count()) + " ms (" + purpose + ")");
     std::this_thread::sleep_for(pause);
     pause = std::min(pause * 2, std::chrono::microseconds(20'000));
   }

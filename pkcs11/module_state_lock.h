@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <string>
+#include <string_view>
 
 #include "pkcs11/error.h"
 
@@ -35,8 +36,16 @@ class ModuleStateLock {
   // The lock file for `module_path` (for messages and tests).
   static Result<std::string> path_for(const std::string& module_path);
 
+  // A lock of the same kind (flock, same private directory) for another purpose: the file
+  // `<dir>/<name>.lock`, `name` made of [A-Za-z0-9._-]. `purpose` names it in the timeout error.
+  // The hierarchy uses it to make "choose the next key version and create it" atomic.
+  static Result<ModuleStateLock> acquire_named(const std::string& name, std::string_view purpose,
+                                               std::chrono::milliseconds patience = std::chrono::seconds(60));
+
  private:
   explicit ModuleStateLock(int fd) : fd_(fd) {}
+  static Result<ModuleStateLock> acquire_file(const std::string& name, std::chrono::milliseconds patience,
+                                              const std::string& purpose);
   int fd_ = -1;
 };
 

@@ -1,7 +1,9 @@
 // verify: a clean hierarchy passes; foreign and loosened objects are named with the attribute.
 #include "hierarchy/policy_check.h"
 
+#include "hierarchy/labels.h"
 #include "hierarchy/policy.h"
+#include "hierarchy/transcript_key.h"
 
 #include <gtest/gtest.h>
 
@@ -119,6 +121,196 @@ TEST(PolicyCheck, FlagsAStrictLookingKekThatIsNotTheBlobsKey) {
   ASSERT_NE(check, nullptr);
   EXPECT_TRUE(names_attribute(*check, "KCV"));
   destroy_label(label);
+}
+
+
+// The attacker of issue 9: with only the user PIN and a raw PKCS#11 client (the pkcs11/ layer, no
+// hierarchy code), unwrap a KEK's blob under the root as a persistent token object with another
+// label and no unwrap template. The module lets it (the root's template cannot pin CKA_TOKEN or the
+// copy's own CKA_UNWRAP_TEMPLATE: docs/KEY-POLICY.md); verify must find it by KW fingerprint.
+Result<p11::ObjectHandle> clone_from_blob(p11::Session& session, const std::string& root_label_text,
+                                          const std::vector<std::uint8_t>& wrapped, const std::string& clone_label) {
+  KW_ASSIGN_OR_RETURN(auto root, p11::find_unique_object(session, root_label_text, CKO_SECRET_KEY));
+  // What the root's CKA_UNWRAP_TEMPLATE forces is readable by anyone logged in: ask for exactly
+  // that, plus CKA_TOKEN and a label of the attacker's choice.
+  KW_ASSIGN_OR_RETURN(auto forced, session.get_template_attribute(root, CKA_UNWRAP_TEMPLATE));
+  p11::AttributeTemplate t;
+  for (const auto& a : forced) t.set_bytes(a.type, a.bytes);
+  if (forced.empty()) {  // NSS: nothing enforced; a plain wrapping key
+    t.set_ulong(CKA_CLASS, CKO_SECRET_KEY).set_ulong(CKA_KEY_TYPE, CKK_AES).set_bool(CKA_WRAP, true).set_bool(CKA_UNWRAP, true);
+  }
+  t.erase(CKA_MODIFIABLE);  // SoftHSM applies attributes in order: CKA_MODIFIABLE=false must come last
+  t.set_bool(CKA_TOKEN, true).set_string(CKA_LABEL, clone_label);
+  if (!forced.empty()) t.set_bool(CKA_MODIFIABLE, false);
+  return session.unwrap_key(p11::aes_key_wrap(), root, wrapped, t);
+}
+
+const ObjectCheck* check_naming(const PolicyReport& report, const std::string& attribute) {
+  for (const auto& check : report.objects)
+    if (names_attribute(check, attribute)) return &check;
+  return nullptr;
+}
+
+TEST(PolicyCheck, FlagsACopyOfAKekUnwrappedFromItsBlobUnderAnotherLabel) {
+  auto* env = hierarchy_env();
+  ASSERT_NE(env, nullptr);
+  auto profile = env->hierarchy->measured_module_profile();
+  ASSERT_TRUE(profile);
+  // The blob as the attacker finds it: the on-token data object where there is one, else the file.
+  auto blob = profile->data_objects ? env->hierarchy->export_kek(env->payments.info.ref) : Result<KekBlob>(env->payments.blob);
+  ASSERT_TRUE(blob) << blob.error().message;
+  const std::string clone_label = "backup-of-payments";
+  p11::ObjectHandle clone = 0;
+  {
+    auto lease = env->pool->acquire();
+    ASSERT_TRUE(lease);
+    auto made = clone_from_blob(lease->session(), root_label(blob->root_version), blob->wrapped, clone_label);
+    ASSERT_TRUE(made) << "the module refused the copy (then this attack is closed): " << made.error().message;
+    clone = *made;
+  }
+  auto report = verify_token_policy(*env->hierarchy);
+  ASSERT_TRUE(report) << report.error().message;
+  EXPECT_FALSE(report->ok());
+  const auto* copy = find_check(*report, clone_label);
+  ASSERT_NE(copy, nullptr) << "verify must look at secret keys outside keyward's labels";
+  EXPECT_EQ(copy->kind, "copy");
+  ASSERT_TRUE(names_attribute(*copy, "KW fingerprint"));
+  EXPECT_NE(copy->deviations[0].expected.find(env->payments.info.ref.label()), std::string::npos) << copy->deviations[0].expected;
+
+  {
+    auto lease = env->pool->acquire();
+    ASSERT_TRUE(lease);
+    ASSERT_TRUE(lease->session().destroy_object(clone));
+  }
+  auto after = verify_token_policy(*env->hierarchy);
+  ASSERT_TRUE(after) << after.error().message;
+  EXPECT_EQ(find_check(*after, clone_label), nullptr);
+  EXPECT_EQ(check_naming(*after, "KW fingerprint"), nullptr);
+  if (keyward::testing::module_under_test() == keyward::testing::ModuleKind::softhsm) {
+    EXPECT_TRUE(after->ok());
+  }
+}
+
+TEST(PolicyCheck, ProvesARetiredKekLeftNoCopy) {
+  auto* env = hierarchy_env();
+  ASSERT_NE(env, nullptr);
+  auto profile = env->hierarchy->measured_module_profile();
+  ASSERT_TRUE(profile);
+  if (!profile->data_objects) GTEST_SKIP() << "NSS softoken keeps no CKO_DATA token objects: no record of destroyed KEKs";
+  auto v1 = env->hierarchy->create_kek("retiree");
+  ASSERT_TRUE(v1);
+  ASSERT_TRUE(env->hierarchy->create_kek("retiree"));
+  const std::string clone_label = "kept-after-retire";
+  p11::ObjectHandle clone = 0;
+  {
+    auto lease = env->pool->acquire();
+    ASSERT_TRUE(lease);
+    auto made = clone_from_blob(lease->session(), root_label(v1->blob.root_version), v1->blob.wrapped, clone_label);
+    ASSERT_TRUE(made) << made.error().message;
+    clone = *made;
+  }
+  ASSERT_TRUE(env->hierarchy->destroy_kek(v1->info.ref));  // what retire does
+  auto report = verify_token_policy(*env->hierarchy);
+  ASSERT_TRUE(report) << report.error().message;
+  EXPECT_FALSE(report->ok());
+  const auto* record = find_check(*report, destroyed_kek_label("retiree", 1));
+  ASSERT_NE(record, nullptr) << "destroying a KEK records its fingerprint on the token";
+  EXPECT_EQ(record->kind, "destroyed-kek");
+  ASSERT_TRUE(names_attribute(*record, "surviving copy"));
+  EXPECT_EQ(record->deviations[0].actual, clone_label);
+  EXPECT_EQ(record->deviations[0].expected.find(v1->info.kcv.kw_fingerprint) != std::string::npos, true);
+
+  {
+    auto lease = env->pool->acquire();
+    ASSERT_TRUE(lease);
+    ASSERT_TRUE(lease->session().destroy_object(clone));
+  }
+  auto after = verify_token_policy(*env->hierarchy);
+  ASSERT_TRUE(after) << after.error().message;
+  const auto* clean = find_check(*after, destroyed_kek_label("retiree", 1));
+  ASSERT_NE(clean, nullptr);
+  EXPECT_TRUE(clean->ok());
+  EXPECT_TRUE(after->ok());
+}
+
+TEST(PolicyCheck, FlagsAForeignWrappingKey) {
+  auto* env = hierarchy_env();
+  ASSERT_NE(env, nullptr);
+  const std::string label = "someone-elses-wrapping-key";
+  p11::ObjectHandle key = 0;
+  {
+    auto lease = env->pool->acquire();
+    ASSERT_TRUE(lease);
+    p11::AttributeTemplate t;
+    t.set_ulong(CKA_CLASS, CKO_SECRET_KEY).set_ulong(CKA_KEY_TYPE, CKK_AES).set_ulong(CKA_VALUE_LEN, 32)
+        .set_bool(CKA_TOKEN, true).set_bool(CKA_PRIVATE, true).set_bool(CKA_SENSITIVE, true)
+        .set_bool(CKA_WRAP, false).set_bool(CKA_UNWRAP, true).set_string(CKA_LABEL, label);
+    auto made = lease->session().generate_key(p11::aes_key_gen(), t);
+    ASSERT_TRUE(made) << made.error().message;
+    key = *made;
+  }
+  auto report = verify_token_policy(*env->hierarchy);
+  ASSERT_TRUE(report) << report.error().message;
+  const auto* foreign = find_check(*report, label);
+  ASSERT_NE(foreign, nullptr);
+  EXPECT_EQ(foreign->kind, "foreign-key");
+  EXPECT_TRUE(names_attribute(*foreign, "CKA_WRAP/CKA_UNWRAP"));
+  auto lease = env->pool->acquire();
+  ASSERT_TRUE(lease);
+  ASSERT_TRUE(lease->session().destroy_object(key));
+}
+
+// The transcript key made with a module's defaults (as before issue 9): verify must refuse it.
+TEST(PolicyCheck, FlagsATranscriptKeyWithTheModulesDefaults) {
+  auto* env = hierarchy_env();
+  ASSERT_NE(env, nullptr);
+  const std::string label = transcript_key_label();
+  std::pair<p11::ObjectHandle, p11::ObjectHandle> pair{};
+  {
+    auto lease = env->pool->acquire();
+    ASSERT_TRUE(lease);
+    auto existing = p11::find_unique_object(lease->session(), label, CKO_PRIVATE_KEY);
+    ASSERT_FALSE(existing) << "this test plants the only transcript key";
+    static const std::vector<std::uint8_t> p256 = {0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
+    p11::AttributeTemplate pub, priv;
+    pub.set_ulong(CKA_CLASS, CKO_PUBLIC_KEY).set_ulong(CKA_KEY_TYPE, CKK_EC).set_bytes(CKA_EC_PARAMS, p256)
+        .set_bool(CKA_TOKEN, true).set_bool(CKA_VERIFY, true).set_string(CKA_LABEL, label);
+    priv.set_ulong(CKA_CLASS, CKO_PRIVATE_KEY).set_ulong(CKA_KEY_TYPE, CKK_EC).set_bool(CKA_TOKEN, true)
+        .set_bool(CKA_PRIVATE, true).set_bool(CKA_SENSITIVE, true).set_bool(CKA_EXTRACTABLE, false)
+        .set_bool(CKA_SIGN, true).set_string(CKA_LABEL, label);
+    auto made = lease->session().generate_key_pair(p11::Mechanism{CKM_EC_KEY_PAIR_GEN, {}}, pub, priv);
+    ASSERT_TRUE(made) << made.error().message;
+    pair = *made;
+  }
+  auto report = verify_token_policy(*env->hierarchy);
+  ASSERT_TRUE(report) << report.error().message;
+  EXPECT_FALSE(report->ok());
+  const ObjectCheck* signer = nullptr;
+  for (const auto& check : report->objects)
+    if (check.kind == "transcript-signer") signer = &check;
+  ASSERT_NE(signer, nullptr);
+  EXPECT_TRUE(names_attribute(*signer, "CKA_MODIFIABLE"));
+  if (keyward::testing::module_under_test() == keyward::testing::ModuleKind::softhsm) {
+    EXPECT_TRUE(names_attribute(*signer, "CKA_COPYABLE"));
+    EXPECT_TRUE(names_attribute(*signer, "CKA_SIGN_RECOVER"));
+    EXPECT_TRUE(names_attribute(*signer, "CKA_ALLOWED_MECHANISMS"));
+  }
+  {
+    auto lease = env->pool->acquire();
+    ASSERT_TRUE(lease);
+    ASSERT_TRUE(lease->session().destroy_object(pair.first));
+    ASSERT_TRUE(lease->session().destroy_object(pair.second));
+  }
+  // keyward's own transcript key conforms.
+  auto created = ensure_transcript_key(*env->hierarchy);
+  ASSERT_TRUE(created) << created.error().message;
+  EXPECT_TRUE(*created);
+  auto after = verify_token_policy(*env->hierarchy);
+  ASSERT_TRUE(after) << after.error().message;
+  for (const auto& check : after->objects)
+    if (check.kind.starts_with("transcript-signer")) {
+      EXPECT_TRUE(check.ok()) << check.label << ": " << check.deviations[0].attribute;
+    }
 }
 
 }  // namespace

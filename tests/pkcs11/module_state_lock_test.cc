@@ -50,6 +50,19 @@ TEST_F(ModuleStateLockTest, DifferentModulesDoNotExcludeEachOther) {
             *ModuleStateLock::path_for("/usr/lib/x86_64-linux-gnu/libsoftokn3.so"));
 }
 
+TEST_F(ModuleStateLockTest, NamedLocksExcludeBySameNameOnly) {
+  auto first = ModuleStateLock::acquire_named("version-abc-kek.payments", "creating the next version");
+  ASSERT_TRUE(first) << first.error().message;
+  auto second = ModuleStateLock::acquire_named("version-abc-kek.payments", "creating the next version", 50ms);
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.error().category, ErrorCategory::token);
+  EXPECT_NE(second.error().message.find("creating the next version"), std::string::npos) << second.error().message;
+  EXPECT_TRUE(ModuleStateLock::acquire_named("version-abc-kek.other", "another family", 50ms));
+  EXPECT_TRUE(ModuleStateLock::acquire("/usr/lib/softhsm/libsofthsm2.so", 50ms)) << "never the module lock";
+  for (const char* bad : {"", "../escape", "a/b", ".hidden", "sp ace"})
+    EXPECT_FALSE(ModuleStateLock::acquire_named(bad, "test", 50ms)) << "'" << bad << "'";
+}
+
 TEST_F(ModuleStateLockTest, ExcludesAnotherProcessUntilItLetsGo) {
   int ready[2];
   ASSERT_EQ(::pipe(ready), 0);

@@ -1,4 +1,4 @@
-// keyward-ceremony verify: every keyward object on the token against the key policy.
+// keyward-ceremony verify: every keyward object, and every secret key, on the token against the key policy.
 #include <nlohmann/json.hpp>
 
 #include <iostream>
@@ -11,7 +11,9 @@
 namespace keyward::cli {
 
 void add_verify_command(CLI::App& app, VerifyCommand& command) {
-  auto* verify = app.add_subcommand("verify", "Check every keyward object on the token against the key policy (exit 1 on any deviation)");
+  auto* verify = app.add_subcommand("verify", "Check every keyward object, and every secret key on the token (copies of roots and "
+                                               "KEKs, survivors of retired KEKs, foreign wrapping keys), against the key policy "
+                                               "(exit 1 on any deviation)");
   add_ceremony_options(*verify, command.common, /*records=*/false);
 }
 
@@ -44,7 +46,9 @@ int run_verify(const VerifyCommand& command) {
         std::cout << "         " << d.attribute << ": expected " << d.expected << ", found " << d.actual << " — " << d.why << "\n";
     }
     for (const auto& limit : result->module_limits) std::cout << "module limit: " << limit << "\n";
-    std::cout << (result->ok() ? "all keyward objects conform to the key policy\n" : "policy deviations found\n");
+    std::cout << (result->ok() ? "all keyward objects conform to the key policy, and no other secret key on the token copies "
+                                 "or can wrap keyward's keys\n"
+                               : "policy deviations found\n");
   }
   if (result->objects.empty()) std::cerr << "keyward-ceremony: note: no keyward objects on this token\n";
   return result->ok() ? kExitOk : kExitFailed;
