@@ -1,6 +1,7 @@
 // KEKs: versioned wrap-only keys, created under the root so that their blob is their backup.
 #include <algorithm>
 #include <chrono>
+#include <utility>
 
 #include "hierarchy/destroyed_kek.h"
 #include "hierarchy/key_hierarchy.h"
@@ -111,15 +112,23 @@ Result<KekCreated> KeyHierarchy::create_kek(std::string_view name) {
     // 2. The KEK blob: the material wrapped under the root (backup and transfer).
     KW_ASSIGN_OR_RETURN(auto wrapped, session.wrap_key(p11::aes_key_wrap(), root_key, material));
     // 3. The token KEK: the blob unwrapped under the root, whose CKA_UNWRAP_TEMPLATE imposes the policy.
-    KW_ASSIGN_OR_RETURN(p11::ObjectHandle kek,
-                        session.unwrap_key(p11::aes_key_wrap(), root_key, wrapped,
-                                           policy::kek_unwrap_template(label, object_id(label), true, profile)));
-    p11::ScopedObject undo_kek(session, kek);
+    // SoftHSM 2.6.1 answers CKR_GENERAL_ERROR now and then when another connection reads the root's
+    // object file at the same moment (1 in ~6 runs of KekVersions.ConcurrentCreators here). Under the
+    // version lock the label is ours alone, so a bounded retry is safe while no object carries it
+    // (SoftHSM destroys what a failed unwrap created; if anything remains we stop and say so).
+    bool first_attempt = true;
+    auto kek = rescan_while_objects_vanish([&]() -> Result<p11::ObjectHandle> {
+      if (!std::exchange(first_attempt, false)) KW_TRY(require_no_object(session, label, CKO_SECRET_KEY));
+      return session.unwrap_key(p11::aes_key_wrap(), root_key, wrapped,
+                                policy::kek_unwrap_template(label, object_id(label), true, profile));
+    });
+    if (!kek) return fail(kek.error());
+    p11::ScopedObject undo_kek(session, *kek);
     // The check after: a creator outside keyward's lock may have made the same label.
     KW_TRY(require_sole_object(session, label, CKO_SECRET_KEY));
     KekCreated created;
     created.info.ref = ref;
-    KW_ASSIGN_OR_RETURN(created.info.kcv, key_check_value(session, kek));
+    KW_ASSIGN_OR_RETURN(created.info.kcv, key_check_value(session, *kek));
     created.blob = KekBlob{ref.name, ref.version, root.version, root.kcv.kw_fingerprint, created.info.kcv.kw_fingerprint,
                            std::move(wrapped)};
     // 4. Keep the blob on the token too (ciphertext under the root), so `kek export` can give it later.

@@ -43,4 +43,13 @@ Status require_sole_object(p11::Session& session, std::string_view label, CK_OBJ
                                               "the one just created is destroyed; run the command again");
 }
 
+Status require_no_object(p11::Session& session, std::string_view label, CK_OBJECT_CLASS object_class) {
+  p11::AttributeTemplate match;
+  match.set_ulong(CKA_CLASS, object_class).set_string(CKA_LABEL, label);
+  KW_ASSIGN_OR_RETURN(auto found, session.find_objects(match));
+  if (found.empty()) return {};
+  return make_error(ErrorCategory::token, "a failed attempt left an object labelled " + std::string(label) +
+                                              ": not retrying; run keyward-ceremony verify, then the command again");
+}
+
 }  // namespace keyward::hierarchy

@@ -45,4 +45,8 @@ auto rescan_while_objects_vanish(Scan&& scan) -> decltype(scan()) {
 // then destroys the object it just created (a p11::ScopedObject guard), so two never remain.
 Status require_sole_object(p11::Session& session, std::string_view label, CK_OBJECT_CLASS object_class);
 
+// Before retrying a creation that failed: fails (ErrorCategory::token, naming the label) if an
+// object of `object_class` labelled `label` exists, so a retry never makes a second one.
+Status require_no_object(p11::Session& session, std::string_view label, CK_OBJECT_CLASS object_class);
+
 }  // namespace keyward::hierarchy
