@@ -20,6 +20,10 @@ expect_status 0 "kek list" -- "$ceremony" kek list --json
 expect_grep '"version": 2' "$work/last.out" "kek list shows version 2"
 expect_status 0 "verify on a clean token" -- "$ceremony" verify
 expect_status 0 "kek export" -- "$ceremony" kek export payments --version 1 --out "$work/payments-v1.blob"
+[ "$(stat -c %a "$work/payments-v1.blob")" = 600 ] && pass "an exported KEK blob is mode 0600" || flunk "export blob mode"
+for blob in "$(dirname "$t")"/payments-v*.kekblob; do
+  [ "$(stat -c %a "$blob")" = 600 ] && pass "$(basename "$blob") is mode 0600" || flunk "$(basename "$blob") mode"
+done
 expect_status 0 "transcript verify" -- "$ceremony" transcript verify "$t"
 
 # Every single-line edit of the transcript is detected.

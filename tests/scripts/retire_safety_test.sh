@@ -26,7 +26,9 @@ printf 'not an envelope\n' > "$work/files/README.txt"
 expect_status 0 "$n envelope files decrypt under v1" -- "$seed" files --map "$work/map" --version 1
 
 # (d) start, then retire at once: refused, nothing lost.
-expect_status 0 "start the rotation to v2" -- "$rotate" start --kek payments
+expect_status 0 "start the rotation to v2" -- bash -c 'umask 000; exec "$0" start --kek payments' "$rotate"
+[ "$(stat -c %a "$db.payments-v2.kekblob")" = 600 ] && pass "start's backup blob is mode 0600 under umask 000" \
+  || flunk "start's backup blob mode: $(stat -c %a "$db.payments-v2.kekblob" 2>&1)"
 expect_status 1 "(d) retire v1 right after start is refused" -- "$rotate" retire --kek payments --version 1
 expect_grep "no keyward-rotate run has been made since v1" "$work/last.err" "the refusal says no run has been made"
 expect_grep "i-accept-data-loss" "$work/last.err" "the refusal names the override and what it costs"

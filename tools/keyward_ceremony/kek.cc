@@ -38,7 +38,7 @@ int kek_create(const KekCommand& command) {
   const auto& info = created->info;
   // The blob beside the transcript: the KEK's backup, ciphertext under the root.
   std::string blob_path = log->output_dir() + "/" + command.name + "-v" + std::to_string(info.ref.version) + ".kekblob";
-  if (auto written = write_new_file(blob_path, created->blob.to_json(), 0644); !written) return report(kTool, written.error());
+  if (auto written = write_new_file(blob_path, created->blob.to_json(), 0600); !written) return report(kTool, written.error());
   auto recorded = log->record("kek-create", {{"label", info.ref.label()},
                                             {"kek", info.ref.name},
                                             {"version", info.ref.version},
@@ -88,7 +88,7 @@ int kek_export(const KekCommand& command) {
     std::cout << blob->to_json();
     return kExitOk;
   }
-  if (auto written = write_new_file(command.out, blob->to_json(), 0644); !written) return report(kTool, written.error());
+  if (auto written = write_new_file(command.out, blob->to_json(), 0600); !written) return report(kTool, written.error());
   std::cerr << "wrote " << command.out << "\n";
   return kExitOk;
 }
