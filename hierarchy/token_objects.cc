@@ -7,8 +7,8 @@ namespace {
 
 std::atomic<std::uint64_t> g_listings{0};
 
-// PKCS#11 v3.0 §5.7: C_GetAttributeValue returns CKR_OBJECT_HANDLE_INVALID for an object that is
-// gone. Between C_FindObjects and the attribute reads another session or process may destroy an
+// PKCS#11 v3.0 §5.7: reading an attribute returns CKR_OBJECT_HANDLE_INVALID for an object that is
+// gone. Between the object search and the attribute reads another session or process may destroy an
 // object (a retire, a ceremony's temporary, a KEK creation's session key): that object is simply
 // no longer on the token, not a failure of the listing.
 bool vanished(const Error& error) { return error.ck_rv == CKR_OBJECT_HANDLE_INVALID; }
