@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "hierarchy/dek_cache.h"
+#include "catalog/dek_cache.h"
 #include "hierarchy/key_hierarchy.h"
 #include "pkcs11/connection.h"
 

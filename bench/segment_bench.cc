@@ -6,7 +6,7 @@
 
 #include <vector>
 
-#include "envelope/segment_cipher.h"
+#include "envelope/internal/segment_cipher.h"
 
 namespace {
 

@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "envelope/output_file.h"
+#include "base/output_file.h"
 #include "envelope/stream.h"
 
 namespace keyward::envelope {

@@ -9,10 +9,10 @@
 #include <mutex>
 #include <new>
 
-#include "envelope/aead_primitives.h"
-#include "envelope/base64url.h"
-#include "envelope/kdf.h"
-#include "envelope/nonce_source.h"
+#include "envelope/internal/aead_primitives.h"
+#include "envelope/internal/base64url.h"
+#include "envelope/internal/kdf.h"
+#include "envelope/internal/nonce_source.h"
 
 namespace keyward::envelope {
 namespace {

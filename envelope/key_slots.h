@@ -8,7 +8,7 @@
 #include <string>
 
 #include "envelope/format.h"
-#include "pkcs11/error.h"
+#include "base/error.h"
 
 namespace keyward::envelope {
 

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "pkcs11/error.h"
-#include "pkcs11/secret_bytes.h"
+#include "base/error.h"
+#include "base/secret_bytes.h"
 
 namespace keyward::envelope {
 

@@ -10,9 +10,9 @@
 #include <cstring>
 #include <optional>
 
-#include "envelope/segment_cipher.h"
-#include "envelope/segment_pipeline.h"
-#include "envelope/worker_pool.h"
+#include "envelope/internal/segment_cipher.h"
+#include "envelope/internal/segment_pipeline.h"
+#include "envelope/internal/worker_pool.h"
 
 namespace keyward::envelope {
 namespace {

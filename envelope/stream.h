@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "envelope/format.h"
-#include "pkcs11/error.h"
-#include "pkcs11/secret_bytes.h"
+#include "base/error.h"
+#include "base/secret_bytes.h"
 
 namespace keyward::envelope {
 

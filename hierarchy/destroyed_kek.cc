@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "hierarchy/json_fields.h"
+#include "base/json_fields.h"
 #include "hierarchy/labels.h"
 #include "hierarchy/token_objects.h"
 

@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "pkcs11/error.h"
+#include "base/error.h"
 #include "pkcs11/session.h"
 
 namespace keyward::hierarchy {

@@ -3,7 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hierarchy/labels.h"
-#include "hierarchy/json_fields.h"
+#include "base/json_fields.h"
 
 namespace keyward::hierarchy {
 

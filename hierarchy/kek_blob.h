@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "pkcs11/error.h"
+#include "base/error.h"
 
 namespace keyward::hierarchy {
 

@@ -15,8 +15,8 @@
 
 #include "hierarchy/kek_blob.h"
 #include "hierarchy/module_profile.h"
-#include "pkcs11/error.h"
-#include "pkcs11/secret_bytes.h"
+#include "base/error.h"
+#include "base/secret_bytes.h"
 #include "pkcs11/session_pool.h"
 
 namespace keyward::hierarchy {

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "pkcs11/error.h"
+#include "base/error.h"
 #include "pkcs11/session.h"
 
 namespace keyward::hierarchy {

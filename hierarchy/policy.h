@@ -12,7 +12,7 @@
 #include "hierarchy/module_profile.h"
 #include "pkcs11/attributes.h"
 #include "pkcs11/ck.h"
-#include "pkcs11/secret_bytes.h"
+#include "base/secret_bytes.h"
 
 namespace keyward::hierarchy::policy {
 

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "hierarchy/key_hierarchy.h"
-#include "pkcs11/error.h"
+#include "base/error.h"
 
 namespace keyward::hierarchy {
 

@@ -14,7 +14,7 @@
 #include <string_view>
 
 #include "pkcs11/connection.h"
-#include "pkcs11/error.h"
+#include "base/error.h"
 #include "pkcs11/module_state_lock.h"
 
 namespace keyward::hierarchy {

@@ -3,7 +3,7 @@
 
 #include <string_view>
 
-#include "pkcs11/error.h"
+#include "base/error.h"
 #include "pkcs11/session.h"
 
 namespace keyward::hierarchy {

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "pkcs11/ck.h"
-#include "pkcs11/secret_bytes.h"
+#include "base/secret_bytes.h"
 
 namespace keyward::p11 {
 

@@ -12,8 +12,8 @@
 #include <mutex>
 #include <optional>
 
-#include "pkcs11/error.h"
-#include "pkcs11/secret_bytes.h"
+#include "base/error.h"
+#include "base/secret_bytes.h"
 #include "pkcs11/session.h"
 #include "pkcs11/token.h"
 #include "pkcs11/token_uri.h"

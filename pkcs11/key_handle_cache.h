@@ -12,7 +12,7 @@
 #include <string_view>
 
 #include "pkcs11/ck.h"
-#include "pkcs11/error.h"
+#include "base/error.h"
 #include "pkcs11/session.h"
 
 namespace keyward::p11 {

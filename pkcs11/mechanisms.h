@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "pkcs11/ck.h"
-#include "pkcs11/error.h"
+#include "base/error.h"
 #include "pkcs11/token.h"
 
 namespace keyward::p11 {

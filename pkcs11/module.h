@@ -11,7 +11,7 @@
 #include <string>
 
 #include "pkcs11/ck.h"
-#include "pkcs11/error.h"
+#include "base/error.h"
 #include "pkcs11/module_state_lock.h"
 
 namespace keyward::p11 {

@@ -13,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-#include "pkcs11/error.h"
+#include "base/error.h"
 
 namespace keyward::p11 {
 

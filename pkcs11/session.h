@@ -14,9 +14,9 @@
 
 #include "pkcs11/attributes.h"
 #include "pkcs11/ck.h"
-#include "pkcs11/error.h"
+#include "base/error.h"
 #include "pkcs11/module.h"
-#include "pkcs11/secret_bytes.h"
+#include "base/secret_bytes.h"
 
 namespace keyward::p11 {
 

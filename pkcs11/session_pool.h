@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "pkcs11/connection.h"
-#include "pkcs11/error.h"
+#include "base/error.h"
 #include "pkcs11/key_handle_cache.h"
 #include "pkcs11/rv.h"
 #include "pkcs11/session.h"

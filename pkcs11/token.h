@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "pkcs11/ck.h"
-#include "pkcs11/error.h"
+#include "base/error.h"
 #include "pkcs11/module.h"
 #include "pkcs11/session.h"
 #include "pkcs11/token_uri.h"

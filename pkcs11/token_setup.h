@@ -4,9 +4,9 @@
 #include <memory>
 #include <string_view>
 
-#include "pkcs11/error.h"
+#include "base/error.h"
 #include "pkcs11/module.h"
-#include "pkcs11/secret_bytes.h"
+#include "base/secret_bytes.h"
 #include "pkcs11/token.h"
 
 namespace keyward::p11 {

@@ -11,8 +11,8 @@
 #include <string_view>
 
 #include "pkcs11/ck.h"
-#include "pkcs11/error.h"
-#include "pkcs11/secret_bytes.h"
+#include "base/error.h"
+#include "base/secret_bytes.h"
 
 namespace keyward::p11 {
 

@@ -6,7 +6,7 @@
 #include <barrier>
 #include <thread>
 
-#include "envelope/base64url.h"
+#include "envelope/internal/base64url.h"
 #include "envelope/field.h"
 #include "tests/envelope/envelope_test_support.h"
 

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "envelope/base64url.h"
+#include "envelope/internal/base64url.h"
 #include "tests/envelope/envelope_test_support.h"
 
 namespace keyward::envelope {

@@ -6,8 +6,8 @@
 #include <memory>
 #include <sstream>
 
-#include "envelope/aead_primitives.h"
-#include "envelope/segment_cipher.h"
+#include "envelope/internal/aead_primitives.h"
+#include "envelope/internal/segment_cipher.h"
 
 namespace keyward::envelope {
 namespace {

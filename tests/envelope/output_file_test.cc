@@ -1,6 +1,6 @@
 // Where encrypt and decrypt write (issue 9): never replace a device, FIFO or link with a file, never
 // overwrite an existing OUT unless asked, and leave no temporary behind on failure, signal or kill.
-#include "envelope/output_file.h"
+#include "base/output_file.h"
 
 #include <dirent.h>
 #include <signal.h>

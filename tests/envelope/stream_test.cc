@@ -5,7 +5,7 @@
 
 #include "envelope/envelope_file.h"
 #include "envelope/key_slots.h"
-#include "envelope/segment_cipher.h"
+#include "envelope/internal/segment_cipher.h"
 #include "tests/envelope/envelope_test_support.h"
 
 namespace keyward::envelope {

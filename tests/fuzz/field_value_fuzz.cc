@@ -4,7 +4,7 @@
 #include "tests/fuzz/fuzz_target.h"
 #include <string>
 
-#include "envelope/base64url.h"
+#include "envelope/internal/base64url.h"
 #include "envelope/field.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

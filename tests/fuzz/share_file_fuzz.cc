@@ -3,7 +3,7 @@
 
 #include "tests/fuzz/fuzz_target.h"
 
-#include "hierarchy/backup_share.h"
+#include "ceremony/backup_share.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace keyward;

@@ -6,7 +6,7 @@
 #include "hierarchy/labels.h"
 #include "hierarchy/policy.h"
 #include "pkcs11/key_handle_cache.h"
-#include "tests/hierarchy/hierarchy_fixture.h"
+#include "tests/support/hierarchy_fixture.h"
 
 namespace keyward::hierarchy {
 namespace {

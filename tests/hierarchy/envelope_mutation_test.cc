@@ -11,7 +11,7 @@
 #include "envelope/envelope_file.h"
 #include "envelope/format.h"
 #include "hierarchy/envelope_keys.h"
-#include "tests/hierarchy/hierarchy_fixture.h"
+#include "tests/support/hierarchy_fixture.h"
 
 namespace keyward::hierarchy {
 namespace {

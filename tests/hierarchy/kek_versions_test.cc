@@ -10,7 +10,7 @@
 #include "hierarchy/key_hierarchy.h"
 #include "hierarchy/labels.h"
 #include "hierarchy/version_lock.h"
-#include "tests/hierarchy/hierarchy_fixture.h"
+#include "tests/support/hierarchy_fixture.h"
 
 namespace keyward::hierarchy {
 namespace {

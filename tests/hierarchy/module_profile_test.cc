@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "hierarchy/module_profile.h"
-#include "tests/hierarchy/hierarchy_fixture.h"
+#include "tests/support/hierarchy_fixture.h"
 
 namespace keyward::hierarchy {
 namespace {

@@ -3,7 +3,7 @@
 
 #include "hierarchy/labels.h"
 #include "hierarchy/policy.h"
-#include "hierarchy/transcript_key.h"
+#include "ceremony/transcript_key.h"
 
 #include <gtest/gtest.h>
 
@@ -11,7 +11,7 @@
 
 #include "pkcs11/key_handle_cache.h"
 #include "pkcs11/pin_source.h"
-#include "tests/hierarchy/hierarchy_fixture.h"
+#include "tests/support/hierarchy_fixture.h"
 
 namespace keyward::hierarchy {
 namespace {

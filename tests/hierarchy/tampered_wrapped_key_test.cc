@@ -3,7 +3,7 @@
 // not a token error (exit 3), whatever CK_RV the module chose for it (issue 9).
 #include <gtest/gtest.h>
 
-#include "tests/hierarchy/hierarchy_fixture.h"
+#include "tests/support/hierarchy_fixture.h"
 
 namespace keyward::hierarchy {
 namespace {

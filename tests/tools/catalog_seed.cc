@@ -24,7 +24,7 @@
 #include "hierarchy/envelope_keys.h"
 #include "hierarchy/kek_blob.h"
 #include "hierarchy/key_hierarchy.h"
-#include "hierarchy/sqlite_catalog.h"
+#include "catalog/sqlite_catalog.h"
 #include "tools/common/cli.h"
 #include "tools/common/token_context.h"
 

@@ -3,7 +3,7 @@
 #include <cstdlib>
 #include <iostream>
 
-#include "pkcs11/secret_bytes.h"
+#include "base/secret_bytes.h"
 
 namespace keyward::cli {
 namespace {

@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "pkcs11/error.h"
+#include "base/error.h"
 #include "pkcs11/token_uri.h"
 
 namespace keyward::cli {

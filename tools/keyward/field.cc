@@ -6,8 +6,8 @@
 #include <optional>
 #include <string>
 
-#include "hierarchy/key_service.h"
-#include "hierarchy/sqlite_catalog.h"
+#include "keyward/key_service.h"
+#include "catalog/sqlite_catalog.h"
 #include "tools/common/cli.h"
 #include "tools/keyward/context_option.h"
 #include "tools/keyward/field_command.h"

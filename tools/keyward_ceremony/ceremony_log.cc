@@ -3,7 +3,7 @@
 #include <filesystem>
 
 #include "hierarchy/labels.h"
-#include "hierarchy/transcript_key.h"
+#include "ceremony/transcript_key.h"
 
 namespace keyward::cli {
 

@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "hierarchy/ceremony_transcript.h"
+#include "ceremony/ceremony_transcript.h"
 #include "pkcs11/libp11_signer.h"
 #include "tools/common/token_context.h"
 #include "tools/keyward_ceremony/commands.h"

@@ -7,7 +7,7 @@
 #include "pkcs11/pin_source.h"
 #include "pkcs11/token_setup.h"
 #include "tools/common/cli.h"
-#include "tools/common/files.h"
+#include "base/files.h"
 
 namespace keyward::cli {
 

@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "pkcs11/error.h"
+#include "base/error.h"
 
 namespace keyward::cli {
 

@@ -5,12 +5,12 @@
 #include <filesystem>
 #include <iostream>
 
-#include "hierarchy/backup_share.h"
-#include "hierarchy/offline_kcv.h"
+#include "ceremony/backup_share.h"
+#include "ceremony/offline_kcv.h"
 #include "hierarchy/policy_check.h"
 #include "pkcs11/pin_source.h"
 #include "tools/common/cli.h"
-#include "tools/common/files.h"
+#include "base/files.h"
 #include "tools/keyward_ceremony/ceremony_log.h"
 #include "tools/keyward_ceremony/commands.h"
 #include "tools/keyward_ceremony/fresh_token.h"

@@ -10,7 +10,7 @@
 
 #include "hierarchy/labels.h"
 #include "tools/common/cli.h"
-#include "tools/common/files.h"
+#include "base/files.h"
 #include "tools/keyward_ceremony/ceremony_log.h"
 #include "tools/keyward_ceremony/commands.h"
 

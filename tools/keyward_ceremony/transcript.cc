@@ -1,9 +1,9 @@
 // keyward-ceremony transcript verify FILE
 #include <iostream>
 
-#include "hierarchy/ceremony_transcript.h"
+#include "ceremony/ceremony_transcript.h"
 #include "tools/common/cli.h"
-#include "tools/common/files.h"
+#include "base/files.h"
 #include "tools/keyward_ceremony/commands.h"
 
 namespace keyward::cli {

@@ -2,7 +2,7 @@
 
 #include <memory>
 
-#include "hierarchy/sqlite_catalog.h"
+#include "catalog/sqlite_catalog.h"
 #include "tools/common/token_context.h"
 #include "tools/keyward_rotate/commands.h"
 

@@ -3,8 +3,8 @@
 #include <iostream>
 
 #include "hierarchy/labels.h"
-#include "hierarchy/rotation.h"
-#include "hierarchy/rotation_shred.h"
+#include "rotation/rotation.h"
+#include "rotation/rotation_shred.h"
 #include "tools/common/cli.h"
 #include "tools/keyward_rotate/context.h"
 

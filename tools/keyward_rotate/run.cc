@@ -12,8 +12,8 @@
 #include <iostream>
 #include <map>
 
-#include "hierarchy/rotation.h"
-#include "hierarchy/rotation_runs.h"
+#include "rotation/rotation.h"
+#include "rotation/rotation_runs.h"
 #include "tools/common/cli.h"
 #include "tools/keyward_rotate/context.h"
 #include "tools/keyward_rotate/progress.h"

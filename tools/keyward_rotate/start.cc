@@ -1,9 +1,9 @@
 // keyward-rotate start --kek NAME
 #include <iostream>
 
-#include "hierarchy/rotation.h"
+#include "rotation/rotation.h"
 #include "tools/common/cli.h"
-#include "tools/common/files.h"
+#include "base/files.h"
 #include "tools/keyward_rotate/context.h"
 
 namespace keyward::cli {

@@ -3,7 +3,7 @@
 
 #include <iostream>
 
-#include "hierarchy/rotation.h"
+#include "rotation/rotation.h"
 #include "tools/common/cli.h"
 #include "tools/keyward_rotate/context.h"
 

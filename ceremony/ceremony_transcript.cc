@@ -1,0 +1,231 @@
+#include "ceremony/ceremony_transcript.h"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <memory>
+
+#include "hierarchy/kek_blob.h"
+#include "base/json_fields.h"
+
+namespace keyward::hierarchy {
+namespace {
+
+const std::string kGenesis(64, '0');
+constexpr std::string_view kAlgorithm = "ECDSA-P256-SHA256";
+
+std::string sha256_hex(std::string_view bytes) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr);
+  return to_hex(std::span<const std::uint8_t>(digest, length));
+}
+
+std::string base64(std::span<const std::uint8_t> bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), bytes.data(), static_cast<int>(bytes.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+std::optional<std::vector<std::uint8_t>> unbase64(const std::string& text) {
+  std::vector<std::uint8_t> out(text.size());
+  int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
+  if (n < 0) return std::nullopt;
+  std::size_t padding = 0;
+  for (auto it = text.rbegin(); it != text.rend() && *it == '='; ++it) ++padding;
+  out.resize(static_cast<std::size_t>(n) - padding);
+  return out;
+}
+
+std::string utc_now() {
+  auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buffer;
+}
+
+// The bytes a signature covers: the line's JSON without "sig", keys sorted, no whitespace.
+std::string canonical_without_sig(nlohmann::json line) {
+  line.erase("sig");
+  return line.dump();
+}
+
+struct PkeyFree {
+  void operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
+};
+using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
+
+PkeyPtr load_public_key(const std::string& pem) {
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  EVP_PKEY* key = bio ? PEM_read_bio_PUBKEY(bio, nullptr, nullptr, nullptr) : nullptr;
+  BIO_free(bio);
+  return PkeyPtr(key);
+}
+
+std::string key_fingerprint(EVP_PKEY* key) {
+  unsigned char* der = nullptr;
+  int length = i2d_PUBKEY(key, &der);
+  if (length <= 0) return "";
+  std::string fingerprint = sha256_hex(std::string_view(reinterpret_cast<char*>(der), static_cast<std::size_t>(length)));
+  OPENSSL_free(der);
+  return fingerprint;
+}
+
+bool signature_valid(EVP_PKEY* key, const std::string& message, const std::vector<std::uint8_t>& signature) {
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  bool ok = ctx && EVP_DigestVerifyInit(ctx, nullptr, EVP_sha256(), nullptr, key) == 1 &&
+            EVP_DigestVerify(ctx, signature.data(), signature.size(), reinterpret_cast<const unsigned char*>(message.data()),
+                             message.size()) == 1;
+  EVP_MD_CTX_free(ctx);
+  return ok;
+}
+
+Error broken(std::uint64_t line_number, const std::string& what) {
+  return Error{ErrorCategory::authentication, "transcript line " + std::to_string(line_number) + ": " + what, std::nullopt};
+}
+
+}  // namespace
+
+Result<TranscriptSummary> verify_transcript(const std::string& path, const std::optional<std::string>& public_key_pem) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return make_error(ErrorCategory::io, "cannot open transcript '" + path + "'");
+  TranscriptSummary summary;
+  PkeyPtr key;
+  std::string previous_hash = kGenesis;
+  std::string text;
+  std::uint64_t number = 0;
+  while (std::getline(in, text)) {
+    ++number;
+    auto line = nlohmann::json::parse(text, nullptr, false);
+    if (line.is_discarded() || !line.is_object()) return fail(broken(number, "not a JSON object"));
+    // Lines are written in canonical form; any other byte sequence (even whitespace) is an edit.
+    if (line.dump() != text) return fail(broken(number, "not in canonical form (the line was edited)"));
+    if (unsigned_field(line, "seq") != std::optional<std::uint64_t>(number - 1))
+      return fail(broken(number, "sequence number is not " + std::to_string(number - 1) + " (line inserted, removed or reordered)"));
+    if (string_field(line, "prev") != previous_hash)
+      return fail(broken(number, "does not chain to the previous line (a line before it was changed, removed or inserted)"));
+    if (number == 1) {
+      summary.public_key_pem = string_field(line, "public_key");
+      if (string_field(line, "algorithm") != kAlgorithm) return fail(broken(number, "unknown signature algorithm"));
+      key = load_public_key(public_key_pem.value_or(summary.public_key_pem));
+      if (!key) return fail(broken(number, "the signer's public key does not parse"));
+      summary.public_key_sha256 = key_fingerprint(key.get());
+    }
+    auto signature = unbase64(string_field(line, "sig"));
+    if (!signature || !signature_valid(key.get(), canonical_without_sig(line), *signature))
+      return fail(broken(number, "signature does not verify (line changed, or signed by another key)"));
+    previous_hash = sha256_hex(text);
+  }
+  if (number == 0) return make_error(ErrorCategory::corrupt_input, "transcript '" + path + "' is empty");
+  summary.lines = number;
+  summary.head_hash = previous_hash;
+  return summary;
+}
+
+Result<TranscriptWriter> TranscriptWriter::open(const std::string& path, TranscriptSigner& signer, TranscriptParty party) {
+  TranscriptWriter writer(path, signer, std::move(party));
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0 || info.st_size == 0) {
+    nlohmann::json header{{"event", "transcript-start"},
+                          {"algorithm", kAlgorithm},
+                          {"public_key", signer.public_key_pem()},
+                          {"format", "keyward-transcript/v1"}};
+    KW_ASSIGN_OR_RETURN(bool wrote, writer.write_line(std::move(header), /*header=*/true));
+    if (wrote) return writer;
+    // Another ceremony process created the transcript first: extend its chain, as below.
+  }
+  KW_ASSIGN_OR_RETURN(auto summary, verify_transcript(path, signer.public_key_pem()));
+  writer.next_seq_ = summary.lines;
+  writer.previous_hash_ = summary.head_hash;
+  return writer;
+}
+
+Status TranscriptWriter::append(std::string_view event, const nlohmann::json& details) {
+  KW_ASSIGN_OR_RETURN(bool wrote, write_line(nlohmann::json{{"event", event}, {"details", details}}, /*header=*/false));
+  (void)wrote;
+  return {};
+}
+
+namespace {
+
+// Reads the chain's head (line count and hash of the last line) through `fd`, which the caller
+// holds locked. Lines appended by other processes since this one opened the transcript count.
+Status read_head(int fd, const std::string& path, std::uint64_t& out_lines, std::string& out_hash) {
+  std::string content;
+  char buffer[65536];
+  off_t offset = 0;
+  for (;;) {
+    const ssize_t n = ::pread(fd, buffer, sizeof buffer, offset);
+    if (n < 0) return make_error(ErrorCategory::io, "cannot read transcript '" + path + "': " + std::strerror(errno));
+    if (n == 0) break;
+    content.append(buffer, static_cast<std::size_t>(n));
+    offset += n;
+  }
+  out_lines = 0;
+  out_hash = kGenesis;
+  if (content.empty()) return {};
+  if (content.back() != '\n')
+    return make_error(ErrorCategory::corrupt_input, "transcript '" + path + "' ends in a partial line: run transcript verify");
+  std::size_t begin = 0;
+  while (begin < content.size()) {
+    const std::size_t end = content.find('\n', begin);
+    out_hash = sha256_hex(std::string_view(content).substr(begin, end - begin));
+    ++out_lines;
+    begin = end + 1;
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<bool> TranscriptWriter::write_line(nlohmann::json line, bool header) {
+  // One writer at a time, across processes: the next seq and prev are read from the file under an
+  // exclusive flock, so two ceremony commands appending at once still make one chain.
+  int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) return make_error(ErrorCategory::io, "cannot open transcript '" + path_ + "': " + std::strerror(errno));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }  // also releases the flock
+  } closer{fd};
+  while (::flock(fd, LOCK_EX) != 0) {
+    if (errno != EINTR) return make_error(ErrorCategory::io, "cannot lock transcript '" + path_ + "': " + std::strerror(errno));
+  }
+  std::uint64_t lines = 0;
+  std::string head;
+  KW_TRY(read_head(fd, path_, lines, head));
+  if (header && lines > 0) return false;  // created by another process meanwhile
+  if (!header && lines == 0)
+    return make_error(ErrorCategory::corrupt_input, "transcript '" + path_ + "' was emptied while in use");
+  next_seq_ = lines;
+  previous_hash_ = head;
+  line["seq"] = next_seq_;
+  line["prev"] = previous_hash_;
+  line["time"] = utc_now();
+  line["operator"] = party_.operator_name;
+  line["witness"] = party_.witness_name;
+  line["token"] = party_.token;
+  const std::string canonical = canonical_without_sig(line);
+  KW_ASSIGN_OR_RETURN(auto signature, signer_->sign({reinterpret_cast<const std::uint8_t*>(canonical.data()), canonical.size()}));
+  line["sig"] = base64(signature);
+  const std::string text = line.dump();
+  std::string with_newline = text + "\n";
+  bool ok = ::write(fd, with_newline.data(), with_newline.size()) == static_cast<ssize_t>(with_newline.size()) &&
+            ::fsync(fd) == 0;
+  if (!ok) return make_error(ErrorCategory::io, "cannot append to transcript '" + path_ + "'");
+  previous_hash_ = sha256_hex(text);
+  ++next_seq_;
+  return true;
+}
+
+}  // namespace keyward::hierarchy

@@ -1,0 +1,132 @@
+#include "rotation/rotation.h"
+
+#include <chrono>
+#include <filesystem>
+#include <future>
+#include <set>
+
+#include "envelope/key_slots.h"
+#include "hierarchy/envelope_keys.h"
+#include "hierarchy/labels.h"
+#include "hierarchy/token_objects.h"
+
+namespace keyward::hierarchy {
+namespace {
+
+std::int64_t now_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+Result<std::uint32_t> rotation_target(KeyHierarchy& hierarchy, const std::string& family) {
+  KW_ASSIGN_OR_RETURN(std::uint32_t newest, hierarchy.latest_kek_version(family));
+  if (newest == 0) return make_error(ErrorCategory::not_found, "no KEK family '" + family + "' on the token");
+  return newest;
+}
+
+Result<KekCreated> start_rotation(KeyHierarchy& hierarchy, Catalog& catalog, const std::string& family) {
+  KW_ASSIGN_OR_RETURN(auto previous, catalog.rotation(family));
+  if (previous && previous->finished == 0) {
+    KW_ASSIGN_OR_RETURN(auto counts, catalog.count_by_version(family));
+    std::uint64_t pending = 0;
+    for (const auto& [version, count] : counts)
+      if (version < previous->target_version) pending += count;
+    if (pending > 0)
+      return make_error(ErrorCategory::usage, "a rotation of '" + family + "' to v" + std::to_string(previous->target_version) +
+                                                  " is still in progress (" + std::to_string(pending) +
+                                                  " DEKs left): finish it with keyward-rotate run first");
+  }
+  KW_ASSIGN_OR_RETURN(auto created, hierarchy.create_kek(family));
+  const std::uint32_t target = created.info.ref.version;
+  for (std::uint32_t v = 1; v < target; ++v) {
+    KW_ASSIGN_OR_RETURN(auto versions, catalog.kek_versions(family));
+    bool retired = false;
+    for (const auto& record : versions)
+      if (record.version == v && record.state == KekState::retired) retired = true;
+    if (!retired) KW_TRY(catalog.set_kek_version({family, v, KekState::decrypt_only, 0, 0}));
+  }
+  KW_TRY(catalog.set_kek_version({family, target, KekState::active, 0, 0}));
+  KW_TRY(catalog.set_rotation({family, target, now_seconds(), 0}));
+  return created;
+}
+
+Shard shard_of(unsigned index, unsigned count) {
+  Shard shard;
+  if (count <= 1) return shard;
+  // Split on the first byte of the (random) DEK ID: boundaries b0 = 256·i/n.
+  const unsigned begin = 256 * index / count, end = 256 * (index + 1) / count;
+  if (index > 0) {
+    shard.after.fill(0xFF);
+    shard.after[0] = static_cast<std::uint8_t>(begin - 1);  // last ID of the previous slice
+  }
+  if (index + 1 < count) {
+    shard.before.fill(0);
+    shard.before[0] = static_cast<std::uint8_t>(end);  // first ID of the next slice
+  }
+  return shard;
+}
+
+Result<std::uint64_t> rewrap_catalog(KeyHierarchy& hierarchy, Catalog& catalog, const std::string& family,
+                                     std::uint32_t target, const Shard& shard, std::size_t batch_size,
+                                     const ProgressCallback& progress, std::uint64_t max_rewraps) {
+  // Shard bounds are exclusive; the only IDs no shard covers are all-zero and all-FF, which random
+  // 128-bit DEK IDs are not (probability 2^-127).
+  const KekRef to{family, target};
+  auto fetch_after = [&](const envelope::DekId& cursor) {
+    return catalog.next_rewrap_batch(family, target, cursor, batch_size, shard.before);
+  };
+  // The commit of batch k (a durable transaction: fsync) runs on a helper thread while the token
+  // rewraps batch k+1. The catalog is still used by one thread at a time: the next batch is read only
+  // after the previous commit has finished.
+  std::future<Result<std::size_t>> committing;
+  std::uint64_t rewrapped = 0;
+  auto settle = [&]() -> Status {
+    if (!committing.valid()) return {};
+    KW_ASSIGN_OR_RETURN(std::size_t applied, committing.get());
+    rewrapped += applied;
+    if (progress) progress({"catalog", rewrapped, 0});
+    return {};
+  };
+  KW_ASSIGN_OR_RETURN(auto batch, fetch_after(shard.after));
+  while (!batch.empty()) {
+    std::vector<KeyHierarchy::WrappedUnder> inputs;
+    inputs.reserve(batch.size());
+    for (const auto& record : batch) inputs.push_back({record.kek_version, record.wrapped});
+    KW_ASSIGN_OR_RETURN(auto new_wrapped, hierarchy.rewrap_deks_in_token(inputs, to));
+    std::vector<Rewrap> rewraps;
+    rewraps.reserve(batch.size());
+    for (std::size_t i = 0; i < batch.size(); ++i)
+      rewraps.push_back(Rewrap{batch[i].dek_id, batch[i].kek_version, target, std::move(new_wrapped[i])});
+    KW_TRY(settle());
+    if (max_rewraps != 0 && rewrapped + rewraps.size() >= max_rewraps) {
+      committing = std::async(std::launch::deferred, [&catalog, r = std::move(rewraps)] { return catalog.apply_rewraps(r); });
+      break;
+    }
+    KW_ASSIGN_OR_RETURN(batch, fetch_after(batch.back().dek_id));
+    committing = std::async(std::launch::async, [&catalog, r = std::move(rewraps)] { return catalog.apply_rewraps(r); });
+  }
+  KW_TRY(settle());
+  return rewrapped;
+}
+
+Result<std::vector<FamilyStatus>> rotation_status(KeyHierarchy& hierarchy, Catalog& catalog) {
+  KW_ASSIGN_OR_RETURN(auto keks, hierarchy.list_keks());
+  std::map<std::string, FamilyStatus> families;
+  for (const auto& kek : keks) {
+    auto& status = families[kek.ref.name];
+    status.family = kek.ref.name;
+    status.token_versions.push_back(kek.ref.version);
+  }
+  std::vector<FamilyStatus> out;
+  for (auto& [name, status] : families) {
+    KW_ASSIGN_OR_RETURN(status.versions, catalog.kek_versions(name));
+    KW_ASSIGN_OR_RETURN(status.deks_by_version, catalog.count_by_version(name));
+    KW_ASSIGN_OR_RETURN(status.rotation, catalog.rotation(name));
+    KW_ASSIGN_OR_RETURN(status.recent_runs, catalog.runs(name, 3));
+    out.push_back(std::move(status));
+  }
+  return out;
+}
+
+}  // namespace keyward::hierarchy

@@ -1,0 +1,83 @@
+// Rotation: rewrap every DEK under a new KEK version inside the token, without touching data.
+//
+// start → a new KEK version becomes the one new DEKs go under; older versions still decrypt.
+// run   → catalog DEKs in batches (each batch one transaction, guarded by the version it expects, so a
+//         killed run resumes with no loss) and envelope key sections in place (two-slot switch).
+// retire→ an old version is destroyed in the token only after a complete run (rotation_runs.h) and
+//         when nothing references it (rotation_retire.cc); shred in rotation_shred.h.
+// Every rewrap happens in the token: unwrap under the old KEK into a sensitive session object, wrap
+// under the new one, destroy. No code path here reads CKA_VALUE.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "envelope/format.h"
+#include "catalog/catalog.h"
+#include "hierarchy/key_hierarchy.h"
+
+namespace keyward::hierarchy {
+
+struct RotationProgress {
+  std::string phase;  // "catalog" or "files"
+  std::uint64_t done = 0;
+  std::uint64_t total = 0;
+};
+using ProgressCallback = std::function<void(const RotationProgress&)>;
+
+// Creates the next KEK version of `family` (under the latest root), records it as active in the
+// catalog (older versions decrypt-only) and marks a rotation in progress. Returns the new KEK and blob.
+Result<KekCreated> start_rotation(KeyHierarchy& hierarchy, Catalog& catalog, const std::string& family);
+
+// The rotation target of `family`: the newest KEK version on the token.
+Result<std::uint32_t> rotation_target(KeyHierarchy& hierarchy, const std::string& family);
+
+struct Shard {
+  envelope::DekId after{};                      // exclusive
+  envelope::DekId before = Catalog::max_dek_id();  // exclusive
+};
+// The i-th of n equal slices of the DEK ID space.
+Shard shard_of(unsigned index, unsigned count);
+
+// Rewraps the catalog DEKs of `family` below `target` inside `shard`, `batch` at a time, stopping
+// after about `max_rewraps` (0: no limit) so that a long-running worker can re-initialise its module
+// (SoftHSM keeps ~240 bytes per destroyed session object until the module is finalised). Returns the number
+// rewrapped by this call (DEKs already done by an earlier run are not counted).
+Result<std::uint64_t> rewrap_catalog(KeyHierarchy& hierarchy, Catalog& catalog, const std::string& family,
+                                     std::uint32_t target, const Shard& shard, std::size_t batch,
+                                     const ProgressCallback& progress, std::uint64_t max_rewraps = 0);
+
+struct FamilyStatus {
+  std::string family;
+  std::vector<KekVersionRecord> versions;             // from the catalog
+  std::vector<std::uint32_t> token_versions;          // KEK versions present in the token
+  std::map<std::uint32_t, std::uint64_t> deks_by_version;
+  std::optional<RotationRecord> rotation;
+  std::vector<RunRecord> recent_runs;  // newest first, with the paths each was given
+  bool rotation_in_progress() const { return rotation && rotation->finished == 0; }
+};
+Result<std::vector<FamilyStatus>> rotation_status(KeyHierarchy& hierarchy, Catalog& catalog);
+
+struct RetireOptions {
+  std::optional<std::string> escrow_path;  // write the version's root-wrapped blob here first (0600, fsynced)
+  bool accept_data_loss = false;           // --i-accept-data-loss: skip the run and reference checks
+};
+struct RetireReport {
+  std::optional<RunRecord> covering_run;   // the completed run that proves nothing is left under the version
+  bool already_retired_in_catalog = false; // an earlier retire marked it and stopped before the token
+  std::uint64_t deks_lost = 0, files_lost = 0;  // with accept_data_loss: what still referenced it
+};
+// Retires KEK version `version` of `family`: refused (policy) unless the newest run of the family
+// that started after `version` stopped being the newest completed over the catalog and every path any
+// such run was given, and no catalog DEK or recorded envelope file references it. The check and the
+// "retired" mark are one catalog write transaction (a writer inserting under the version either
+// commits first and is seen, or is refused after); only then is the escrow written and the version
+// destroyed in the token. The newest version is a usage error.
+Result<RetireReport> retire_kek_version(KeyHierarchy& hierarchy, Catalog& catalog, const std::string& family,
+                                        std::uint32_t version, const RetireOptions& options);
+
+}  // namespace keyward::hierarchy
