@@ -34,8 +34,8 @@ Result<SecretBytes> KeyHierarchy::unwrap_dek_for_cpu(const KekRef& kek, std::spa
 
 Result<std::vector<std::uint8_t>> KeyHierarchy::rewrap_dek_in_token(const KekRef& from, const KekRef& to,
                                                                     std::span<const std::uint8_t> wrapped) {
-  if (from.name != to.name)
-    return make_error(ErrorCategory::usage, "a rewrap stays within one KEK family (" + from.name + " → " + to.name + ")");
+  if (from.family != to.family)
+    return make_error(ErrorCategory::usage, "a rewrap stays within one KEK family (" + from.family + " → " + to.family + ")");
   const WrappedUnder one[] = {{from.version, wrapped}};
   KW_ASSIGN_OR_RETURN(auto rewrapped, rewrap_deks_in_token(one, to));
   return std::move(rewrapped.front());
@@ -55,12 +55,12 @@ Result<std::vector<std::vector<std::uint8_t>>> KeyHierarchy::rewrap_deks_in_toke
     for (const auto& dek : deks) {
       auto old_kek = old_keks.find(dek.kek_version);
       if (old_kek == old_keks.end()) {
-        KW_ASSIGN_OR_RETURN(p11::ObjectHandle handle, rewrap_kek_handle(session, KekRef{to.name, dek.kek_version}));
+        KW_ASSIGN_OR_RETURN(p11::ObjectHandle handle, rewrap_kek_handle(session, KekRef{to.family, dek.kek_version}));
         old_kek = old_keks.emplace(dek.kek_version, handle).first;
       }
       KW_ASSIGN_OR_RETURN(p11::ObjectHandle inside,
                           as_wrapped_key_failure(session.unwrap_key(p11::aes_key_wrap(), old_kek->second, dek.wrapped, unwrap_template),
-                                                 "the wrapped DEK under " + KekRef{to.name, dek.kek_version}.label()));
+                                                 "the wrapped DEK under " + KekRef{to.family, dek.kek_version}.label()));
       p11::ScopedObject destroy(session, inside);  // DEKs are never left in the token
       KW_ASSIGN_OR_RETURN(auto wrapped, session.wrap_key(p11::aes_key_wrap(), new_kek, inside));
       rewrapped.push_back(std::move(wrapped));

@@ -11,7 +11,7 @@ namespace keyward::hierarchy {
 std::string DestroyedKek::to_json() const {
   nlohmann::ordered_json j;
   j["format"] = "keyward-destroyed-kek/v1";
-  j["kek"] = kek_name;
+  j["kek"] = kek_family;
   j["version"] = kek_version;
   j["kw_fingerprint"] = kw_fingerprint;
   j["destroyed_at"] = destroyed_at;
@@ -23,12 +23,12 @@ Result<DestroyedKek> DestroyedKek::from_json(std::string_view text) {
   if (j.is_discarded() || !j.is_object() || string_field(j, "format") != "keyward-destroyed-kek/v1")
     return make_error(ErrorCategory::corrupt_input, "not a keyward destroyed-KEK record (format keyward-destroyed-kek/v1)");
   DestroyedKek record;
-  record.kek_name = string_field(j, "kek");
+  record.kek_family = string_field(j, "kek");
   record.kw_fingerprint = string_field(j, "kw_fingerprint");
   const auto version = unsigned_field(j, "version");
   const auto at = unsigned_field(j, "destroyed_at");
   if (!version || *version == 0 || *version > UINT32_MAX || !at || record.kw_fingerprint.size() != 16 ||
-      !validate_kek_name(record.kek_name))
+      !validate_kek_family(record.kek_family))
     return make_error(ErrorCategory::corrupt_input, "destroyed-KEK record lacks a field or has an invalid one");
   record.kek_version = static_cast<std::uint32_t>(*version);
   record.destroyed_at = static_cast<std::int64_t>(*at);
@@ -36,7 +36,7 @@ Result<DestroyedKek> DestroyedKek::from_json(std::string_view text) {
 }
 
 Status record_destroyed_kek(p11::Session& session, const DestroyedKek& record) {
-  const std::string label = destroyed_kek_label(record.kek_name, record.kek_version);
+  const std::string label = destroyed_kek_label(record.kek_family, record.kek_version);
   p11::AttributeTemplate match;
   match.set_ulong(CKA_CLASS, CKO_DATA).set_string(CKA_LABEL, label);
   KW_ASSIGN_OR_RETURN(auto existing, session.find_objects(match, 1));
@@ -62,9 +62,9 @@ Result<std::vector<DestroyedKek>> destroyed_keks(p11::Session& session) {
     KW_ASSIGN_OR_RETURN(auto value, session.get_attribute(object.handle, CKA_VALUE));
     auto record = DestroyedKek::from_json(value.as_string());
     if (!record) return std::unexpected(record.error().with_context(object.label));
-    if (record->kek_name != object.parsed->kek_name || record->kek_version != object.parsed->version)
+    if (record->kek_family != object.parsed->kek_family || record->kek_version != object.parsed->version)
       return make_error(ErrorCategory::corrupt_input, object.label + " holds the record of " +
-                                                          kek_label(record->kek_name, record->kek_version));
+                                                          kek_label(record->kek_family, record->kek_version));
     records.push_back(std::move(*record));
   }
   return records;

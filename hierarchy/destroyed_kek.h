@@ -20,7 +20,7 @@
 namespace keyward::hierarchy {
 
 struct DestroyedKek {
-  std::string kek_name;
+  std::string kek_family;
   std::uint32_t kek_version = 0;
   std::string kw_fingerprint;    // of the destroyed key
   std::int64_t destroyed_at = 0;  // seconds since the epoch

@@ -16,7 +16,7 @@ Result<DataKey> new_data_key(KeyHierarchy& hierarchy, std::string_view kek_famil
   KW_ASSIGN_OR_RETURN(auto fresh, hierarchy.generate_dek(ref));
   DataKey key;
   key.dek = std::move(fresh.plaintext);
-  key.section = envelope::KeySection{ref.name, ref.version, std::move(fresh.wrapped)};
+  key.section = envelope::KeySection{ref.family, ref.version, std::move(fresh.wrapped)};
   if (RAND_bytes(key.id.data(), static_cast<int>(key.id.size())) != 1)
     return make_error(ErrorCategory::internal, "OpenSSL's random generator failed");
   return key;
@@ -38,12 +38,12 @@ envelope::DekResolver token_dek_resolver(KeyHierarchy& hierarchy) {
 Status rewrap_envelope_key_section(KeyHierarchy& hierarchy, const std::string& path, const KekRef& target) {
   KW_ASSIGN_OR_RETURN(auto prefix, envelope::read_envelope_prefix(path));
   const auto& current = prefix.key_section;
-  if (current.kek_family == target.name && current.kek_version == target.version) return {};
-  if (current.kek_family != target.name)
-    return make_error(ErrorCategory::usage, "'" + path + "' is under KEK family " + current.kek_family + ", not " + target.name);
+  if (current.kek_family == target.family && current.kek_version == target.version) return {};
+  if (current.kek_family != target.family)
+    return make_error(ErrorCategory::usage, "'" + path + "' is under KEK family " + current.kek_family + ", not " + target.family);
   KW_ASSIGN_OR_RETURN(auto rewrapped,
                       hierarchy.rewrap_dek_in_token(KekRef{current.kek_family, current.kek_version}, target, current.wrapped_dek));
-  envelope::KeySection next{target.name, target.version, std::move(rewrapped)};
+  envelope::KeySection next{target.family, target.version, std::move(rewrapped)};
   return envelope::replace_key_section_in_place(path, next, &current);
 }
 

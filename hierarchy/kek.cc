@@ -18,7 +18,7 @@ namespace {
 std::vector<std::uint8_t> object_id(std::string_view label) { return {label.begin(), label.end()}; }
 
 p11::AttributeTemplate blob_object_template(const KekBlob& blob) {
-  const std::string label = kek_blob_label(blob.kek_name, blob.kek_version);
+  const std::string label = kek_blob_label(blob.kek_family, blob.kek_version);
   const std::string text = blob.to_json();
   p11::AttributeTemplate t;
   t.set_ulong(CKA_CLASS, CKO_DATA)
@@ -31,12 +31,12 @@ p11::AttributeTemplate blob_object_template(const KekBlob& blob) {
   return t;
 }
 
-// The newest version of family `name` the token has ever held: KEKs, their blobs and the records of
+// The newest version of family `family` the token has ever held: KEKs, their blobs and the records of
 // destroyed versions all count, so a retired version's number (and label) is never reused.
-std::uint32_t newest_version_ever(const std::vector<TokenObject>& objects, std::string_view name) {
+std::uint32_t newest_version_ever(const std::vector<TokenObject>& objects, std::string_view family) {
   std::uint32_t newest = 0;
   for (const auto& object : objects) {
-    if (object.parsed && object.parsed->kek_name == name &&
+    if (object.parsed && object.parsed->kek_family == family &&
         (object.parsed->kind == ParsedLabel::Kind::kek || object.parsed->kind == ParsedLabel::Kind::kek_blob ||
          object.parsed->kind == ParsedLabel::Kind::destroyed_kek))
       newest = std::max(newest, object.parsed->version);
@@ -61,49 +61,49 @@ Result<std::vector<KekInfo>> KeyHierarchy::list_keks() {
       if (!object.parsed || object.parsed->kind != ParsedLabel::Kind::kek || object.object_class != CKO_SECRET_KEY)
         continue;
       KekInfo info;
-      info.ref = KekRef{object.parsed->kek_name, object.parsed->version};
+      info.ref = KekRef{object.parsed->kek_family, object.parsed->version};
       auto kcv = key_check_value(session, object.handle);
       if (!kcv && is_vanished_object(kcv.error())) continue;  // destroyed since the listing (a retire)
       if (!kcv) return std::unexpected(std::move(kcv).error());
       info.kcv = std::move(*kcv);
-      const std::string blob_label = kek_blob_label(info.ref.name, info.ref.version);
+      const std::string blob_label = kek_blob_label(info.ref.family, info.ref.version);
       info.blob_on_token = std::any_of(objects.begin(), objects.end(),
                                        [&](const TokenObject& o) { return o.label == blob_label && o.object_class == CKO_DATA; });
       keks.push_back(std::move(info));
     }
     std::sort(keks.begin(), keks.end(), [](const KekInfo& a, const KekInfo& b) {
-      return std::tie(a.ref.name, a.ref.version) < std::tie(b.ref.name, b.ref.version);
+      return std::tie(a.ref.family, a.ref.version) < std::tie(b.ref.family, b.ref.version);
     });
     return keks;
   });
 }
 
-Result<std::uint32_t> KeyHierarchy::latest_kek_version(std::string_view name) {
-  KW_TRY(validate_kek_name(name));
+Result<std::uint32_t> KeyHierarchy::latest_kek_version(std::string_view family) {
+  KW_TRY(validate_kek_family(family));
   return pool_->run([&](p11::Session& session) -> Result<std::uint32_t> {
     KW_ASSIGN_OR_RETURN(auto objects, list_keyward_objects(session));
     std::uint32_t latest = 0;
     for (const auto& object : objects) {
-      if (object.parsed && object.parsed->kind == ParsedLabel::Kind::kek && object.parsed->kek_name == name)
+      if (object.parsed && object.parsed->kind == ParsedLabel::Kind::kek && object.parsed->kek_family == family)
         latest = std::max(latest, object.parsed->version);
     }
     return latest;
   });
 }
 
-Result<KekCreated> KeyHierarchy::create_kek(std::string_view name) {
-  KW_TRY(validate_kek_name(name));
+Result<KekCreated> KeyHierarchy::create_kek(std::string_view family) {
+  KW_TRY(validate_kek_family(family));
   KW_ASSIGN_OR_RETURN(ModuleProfile profile, module_profile());
   KW_ASSIGN_OR_RETURN(RootInfo root, latest_root(*this));
   // Choose-version + create is one critical section across keyward processes: without it two
   // concurrent creators both make a v(N+1) (issue 9).
-  KW_ASSIGN_OR_RETURN(auto version_lock, lock_version_series(*pool_->connection(), "kek/" + std::string(name)));
+  KW_ASSIGN_OR_RETURN(auto version_lock, lock_version_series(*pool_->connection(), "kek/" + std::string(family)));
 
   return pool_->run([&](p11::Session& session) -> Result<KekCreated> {
     // A fresh scan under the lock (never a cached answer): the version another process created a
     // moment ago must count.
     KW_ASSIGN_OR_RETURN(auto objects, rescan_while_objects_vanish([&] { return list_keyward_objects(session); }));
-    const KekRef ref{std::string(name), newest_version_ever(objects, name) + 1};
+    const KekRef ref{std::string(family), newest_version_ever(objects, family) + 1};
     const std::string label = ref.label();
     KW_ASSIGN_OR_RETURN(p11::ObjectHandle root_key, key_handle(session, root.label));
     // 1. Fresh material in the token, as an extractable session key that lives only for this call.
@@ -129,11 +129,11 @@ Result<KekCreated> KeyHierarchy::create_kek(std::string_view name) {
     KekCreated created;
     created.info.ref = ref;
     KW_ASSIGN_OR_RETURN(created.info.kcv, key_check_value(session, *kek));
-    created.blob = KekBlob{ref.name, ref.version, root.version, root.kcv.kw_fingerprint, created.info.kcv.kw_fingerprint,
+    created.blob = KekBlob{ref.family, ref.version, root.version, root.kcv.kw_fingerprint, created.info.kcv.kw_fingerprint,
                            std::move(wrapped)};
     // 4. Keep the blob on the token too (ciphertext under the root), so `kek export` can give it later.
     if (profile.data_objects) {
-      const std::string blob_label = kek_blob_label(ref.name, ref.version);
+      const std::string blob_label = kek_blob_label(ref.family, ref.version);
       KW_ASSIGN_OR_RETURN(auto blob_object, session.create_object(blob_object_template(created.blob)));
       p11::ScopedObject undo_blob(session, blob_object);
       KW_TRY(require_sole_object(session, blob_label, CKO_DATA));
@@ -148,14 +148,14 @@ Result<KekCreated> KeyHierarchy::create_kek(std::string_view name) {
 Result<KekBlob> KeyHierarchy::export_kek(const KekRef& ref) {
   return pool_->run([&](p11::Session& session) -> Result<KekBlob> {
     KW_ASSIGN_OR_RETURN(p11::ObjectHandle object,
-                        pool_->key_handles().find(session, kek_blob_label(ref.name, ref.version), CKO_DATA));
+                        pool_->key_handles().find(session, kek_blob_label(ref.family, ref.version), CKO_DATA));
     KW_ASSIGN_OR_RETURN(auto value, session.get_attribute(object, CKA_VALUE));
     return KekBlob::from_json(value.as_string());
   });
 }
 
 Result<KekInfo> KeyHierarchy::import_kek(const KekBlob& blob) {
-  KW_TRY(validate_kek_name(blob.kek_name));
+  KW_TRY(validate_kek_family(blob.kek_family));
   KW_ASSIGN_OR_RETURN(ModuleProfile profile, module_profile());
   KW_ASSIGN_OR_RETURN(auto roots, this->roots());
   auto root = std::find_if(roots.begin(), roots.end(), [&](const RootInfo& r) { return r.version == blob.root_version; });
@@ -165,10 +165,10 @@ Result<KekInfo> KeyHierarchy::import_kek(const KekBlob& blob) {
   if (root->kcv.kw_fingerprint != blob.root_kcv)
     return make_error(ErrorCategory::policy, "the token's " + root->label + " (KCV " + root->kcv.kw_fingerprint +
                                                  ") is not the root the blob was wrapped under (KCV " + blob.root_kcv + ")");
-  const KekRef ref{blob.kek_name, blob.kek_version};
+  const KekRef ref{blob.kek_family, blob.kek_version};
   const std::string label = ref.label();
   // The same lock as create_kek: the "is the label free?" check and the unwrap are one step.
-  KW_ASSIGN_OR_RETURN(auto version_lock, lock_version_series(*pool_->connection(), "kek/" + blob.kek_name));
+  KW_ASSIGN_OR_RETURN(auto version_lock, lock_version_series(*pool_->connection(), "kek/" + blob.kek_family));
   return pool_->run([&](p11::Session& session) -> Result<KekInfo> {
     if (auto existing = p11::find_unique_object(session, label, CKO_SECRET_KEY);
         existing || existing.error().category != ErrorCategory::not_found)
@@ -187,7 +187,7 @@ Result<KekInfo> KeyHierarchy::import_kek(const KekBlob& blob) {
       return make_error(ErrorCategory::authentication, "imported " + label + " has KCV " + info.kcv.kw_fingerprint +
                                                            " but the blob says " + blob.kek_kcv + ": not imported");
     if (profile.data_objects) {
-      const std::string blob_label = kek_blob_label(ref.name, ref.version);
+      const std::string blob_label = kek_blob_label(ref.family, ref.version);
       KW_ASSIGN_OR_RETURN(auto blob_object, session.create_object(blob_object_template(blob)));
       p11::ScopedObject undo_blob(session, blob_object);
       KW_TRY(require_sole_object(session, blob_label, CKO_DATA));
@@ -201,16 +201,16 @@ Result<KekInfo> KeyHierarchy::import_kek(const KekBlob& blob) {
 
 Result<p11::ObjectHandle> KeyHierarchy::rewrap_kek_handle(p11::Session& session, const KekRef& ref) {
   if (!options_.session_kek_copies_for_rewrap) return key_handle(session, ref.label());
-  const std::string copy_label = session_kek_label(ref.name, ref.version);
+  const std::string copy_label = session_kek_label(ref.family, ref.version);
   auto cached = key_handle(session, copy_label);
   if (cached || cached.error().category != ErrorCategory::not_found) return cached;
-  auto blob_object = p11::find_unique_object(session, kek_blob_label(ref.name, ref.version), CKO_DATA);
+  auto blob_object = p11::find_unique_object(session, kek_blob_label(ref.family, ref.version), CKO_DATA);
   if (!blob_object && blob_object.error().category == ErrorCategory::not_found) return key_handle(session, ref.label());
   if (!blob_object) return std::unexpected(blob_object.error());
   KW_ASSIGN_OR_RETURN(auto value, session.get_attribute(*blob_object, CKA_VALUE));
   KW_ASSIGN_OR_RETURN(auto blob, KekBlob::from_json(value.as_string()));
-  if (blob.kek_name != ref.name || blob.kek_version != ref.version)
-    return make_error(ErrorCategory::policy, "the blob object of " + ref.label() + " holds " + kek_label(blob.kek_name, blob.kek_version));
+  if (blob.kek_family != ref.family || blob.kek_version != ref.version)
+    return make_error(ErrorCategory::policy, "the blob object of " + ref.label() + " holds " + kek_label(blob.kek_family, blob.kek_version));
   KW_ASSIGN_OR_RETURN(ModuleProfile profile, module_profile());  // cached: rewrap_dek_in_token probed it first
   KW_ASSIGN_OR_RETURN(p11::ObjectHandle root_key, key_handle(session, root_label(blob.root_version)));
   KW_ASSIGN_OR_RETURN(p11::ObjectHandle copy,
@@ -232,7 +232,7 @@ Result<p11::ObjectHandle> KeyHierarchy::rewrap_kek_handle(p11::Session& session,
 Status KeyHierarchy::destroy_kek(const KekRef& ref) {
   KW_ASSIGN_OR_RETURN(ModuleProfile profile, measured_module_profile());  // retire never refuses a limited module
   return pool_->run([&](p11::Session& session) -> Status {
-    const std::string blob_label = kek_blob_label(ref.name, ref.version);
+    const std::string blob_label = kek_blob_label(ref.family, ref.version);
     auto blob = p11::find_unique_object(session, blob_label, CKO_DATA);
     auto kek = key_handle(session, ref.label());
     // A retire interrupted after the key went: finish by removing the blob it left (a root-wrapped copy).
@@ -248,7 +248,7 @@ Status KeyHierarchy::destroy_kek(const KekRef& ref) {
     if (profile.data_objects) {
       KW_ASSIGN_OR_RETURN(auto kcv, key_check_value(session, *kek));
       const auto now = std::chrono::system_clock::now().time_since_epoch();
-      KW_TRY(record_destroyed_kek(session, DestroyedKek{ref.name, ref.version, kcv.kw_fingerprint,
+      KW_TRY(record_destroyed_kek(session, DestroyedKek{ref.family, ref.version, kcv.kw_fingerprint,
                                                         std::chrono::duration_cast<std::chrono::seconds>(now).count()}));
     }
     if (blob) {

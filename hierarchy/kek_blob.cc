@@ -38,7 +38,7 @@ Result<std::vector<std::uint8_t>> from_hex(std::string_view hex) {
 std::string KekBlob::to_json() const {
   nlohmann::ordered_json j;
   j["format"] = "keyward-kek-blob/v1";
-  j["kek"] = kek_name;
+  j["kek"] = kek_family;
   j["version"] = kek_version;
   j["root_version"] = root_version;
   j["root_kcv"] = root_kcv;
@@ -55,13 +55,13 @@ Result<KekBlob> KekBlob::from_json(std::string_view text) {
     return make_error(ErrorCategory::corrupt_input, "not a keyward KEK blob (format keyward-kek-blob/v1 expected)");
   try {
     KekBlob blob;
-    blob.kek_name = j.at("kek").get<std::string>();
+    blob.kek_family = j.at("kek").get<std::string>();
     blob.kek_version = j.at("version").get<std::uint32_t>();
     blob.root_version = j.at("root_version").get<std::uint32_t>();
     blob.root_kcv = j.at("root_kcv").get<std::string>();
     blob.kek_kcv = j.at("kek_kcv").get<std::string>();
     KW_ASSIGN_OR_RETURN(blob.wrapped, from_hex(j.at("wrapped").get<std::string>()));
-    KW_TRY(validate_kek_name(blob.kek_name));
+    KW_TRY(validate_kek_family(blob.kek_family));
     if (blob.kek_version == 0 || blob.root_version == 0 || blob.wrapped.size() != 40)
       return make_error(ErrorCategory::corrupt_input, "KEK blob has an invalid version or wrapped length");
     return blob;

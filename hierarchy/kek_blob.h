@@ -12,7 +12,7 @@
 namespace keyward::hierarchy {
 
 struct KekBlob {
-  std::string kek_name;
+  std::string kek_family;
   std::uint32_t kek_version = 0;
   std::uint32_t root_version = 0;
   std::string root_kcv;  // KW fingerprint of the root it is wrapped under

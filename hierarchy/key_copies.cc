@@ -85,7 +85,7 @@ Status check_key_copies(KeyHierarchy& hierarchy, p11::Session& session, const st
   if (!profile.data_objects) return {};
   KW_ASSIGN_OR_RETURN(auto destroyed, destroyed_keks(session));
   for (const auto& record : destroyed) {
-    const std::string record_label = destroyed_kek_label(record.kek_name, record.kek_version);
+    const std::string record_label = destroyed_kek_label(record.kek_family, record.kek_version);
     ObjectCheck* record_check = nullptr;
     for (std::size_t i = 0; i < objects.size() && i < checks.size(); ++i)
       if (objects[i].label == record_label) record_check = &checks[i];
@@ -94,7 +94,7 @@ Status check_key_copies(KeyHierarchy& hierarchy, p11::Session& session, const st
       if (key.fingerprint == record.kw_fingerprint)
         record_check->deviations.push_back({"surviving copy", "no key with KW fingerprint " + record.kw_fingerprint,
                                             describe(key),
-                                            "the destroyed " + kek_label(record.kek_name, record.kek_version) +
+                                            "the destroyed " + kek_label(record.kek_family, record.kek_version) +
                                                 " still exists under this label: destroy it, and rotate the root if its blob may have been copied"});
     }
   }

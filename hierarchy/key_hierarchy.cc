@@ -7,7 +7,7 @@
 
 namespace keyward::hierarchy {
 
-std::string KekRef::label() const { return kek_label(name, version); }
+std::string KekRef::label() const { return kek_label(family, version); }
 
 KeyHierarchy::KeyHierarchy(std::shared_ptr<p11::SessionPool> pool, HierarchyOptions options)
     : pool_(std::move(pool)), options_(options) {}

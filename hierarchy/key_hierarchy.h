@@ -35,7 +35,7 @@ struct RootInfo {
 };
 
 struct KekRef {
-  std::string name;
+  std::string family;
   std::uint32_t version = 0;
   std::string label() const;
 };
@@ -93,10 +93,10 @@ class KeyHierarchy {
   Result<RootInfo> import_root(const SecretBytes& material, std::uint32_t version = 0, bool new_version = false);
 
   // --- KEKs ---
-  // Creates the next version of family `name` under the latest root; keeps its blob on the token.
-  Result<KekCreated> create_kek(std::string_view name);
+  // Creates the next version of `family` under the latest root; keeps its blob on the token.
+  Result<KekCreated> create_kek(std::string_view family);
   Result<std::vector<KekInfo>> list_keks();
-  Result<std::uint32_t> latest_kek_version(std::string_view name);
+  Result<std::uint32_t> latest_kek_version(std::string_view family);
   Result<KekBlob> export_kek(const KekRef& ref);
   // Unwraps a KEK blob under the root named in it, as the token KEK; its KCV must match the blob's.
   Result<KekInfo> import_kek(const KekBlob& blob);
@@ -110,7 +110,7 @@ class KeyHierarchy {
   // never reaches host memory. `from` and `to` are versions of one family (usage error otherwise).
   Result<std::vector<std::uint8_t>> rewrap_dek_in_token(const KekRef& from, const KekRef& to,
                                                         std::span<const std::uint8_t> wrapped);
-  // The same for a batch of DEKs of `to.name`, each under its own older version, in one pooled
+  // The same for a batch of DEKs of `to.family`, each under its own older version, in one pooled
   // session: the KEK handles are resolved once per batch, not per DEK. Fails as a whole.
   struct WrappedUnder {
     std::uint32_t kek_version = 0;

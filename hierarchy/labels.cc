@@ -22,29 +22,29 @@ bool valid_name_char(char c, bool first) {
 
 std::string root_label(std::uint32_t version) { return "keyward/root/v" + std::to_string(version); }
 
-std::string kek_label(std::string_view name, std::uint32_t version) {
-  return "keyward/kek/" + std::string(name) + "/v" + std::to_string(version);
+std::string kek_label(std::string_view family, std::uint32_t version) {
+  return "keyward/kek/" + std::string(family) + "/v" + std::to_string(version);
 }
 
-std::string kek_blob_label(std::string_view name, std::uint32_t version) {
-  return "keyward/kek-blob/" + std::string(name) + "/v" + std::to_string(version);
+std::string kek_blob_label(std::string_view family, std::uint32_t version) {
+  return "keyward/kek-blob/" + std::string(family) + "/v" + std::to_string(version);
 }
 
-std::string destroyed_kek_label(std::string_view name, std::uint32_t version) {
-  return "keyward/destroyed-kek/" + std::string(name) + "/v" + std::to_string(version);
+std::string destroyed_kek_label(std::string_view family, std::uint32_t version) {
+  return "keyward/destroyed-kek/" + std::string(family) + "/v" + std::to_string(version);
 }
 
 std::string transcript_key_label() { return "keyward/transcript-signer"; }
 
-std::string session_kek_label(std::string_view name, std::uint32_t version) {
-  return "keyward/kek-session/" + std::string(name) + "/v" + std::to_string(version);
+std::string session_kek_label(std::string_view family, std::uint32_t version) {
+  return "keyward/kek-session/" + std::string(family) + "/v" + std::to_string(version);
 }
 
-Status validate_kek_name(std::string_view name) {
-  bool ok = !name.empty() && name.size() <= 63;
-  for (std::size_t i = 0; ok && i < name.size(); ++i) ok = valid_name_char(name[i], i == 0);
+Status validate_kek_family(std::string_view family) {
+  bool ok = !family.empty() && family.size() <= 63;
+  for (std::size_t i = 0; ok && i < family.size(); ++i) ok = valid_name_char(family[i], i == 0);
   if (!ok)
-    return make_error(ErrorCategory::usage, "KEK name '" + std::string(name) +
+    return make_error(ErrorCategory::usage, "KEK family '" + std::string(family) +
                                                 "' is invalid: use 1-63 of a-z 0-9 _ -, starting with a letter or digit");
   return {};
 }
@@ -68,7 +68,7 @@ std::optional<ParsedLabel> parse_label(std::string_view label) {
   if (kind == "kek" || kind == "kek-blob" || kind == "destroyed-kek") {
     std::string_view name = take();
     auto version = parse_version(rest);
-    if (!version || !validate_kek_name(name)) return std::nullopt;
+    if (!version || !validate_kek_family(name)) return std::nullopt;
     const auto parsed_kind = kind == "kek"        ? ParsedLabel::Kind::kek
                              : kind == "kek-blob" ? ParsedLabel::Kind::kek_blob
                                                   : ParsedLabel::Kind::destroyed_kek;

@@ -76,7 +76,7 @@ Status check_wrapping_key(p11::Session& session, const TokenObject& object, cons
 // session object and compare fingerprints. Catches a KEK created outside the ceremony.
 Status check_kek_against_blob(KeyHierarchy& hierarchy, p11::Session& session, const TokenObject& kek,
                               const std::vector<TokenObject>& objects, const ModuleProfile& profile, ObjectCheck& out) {
-  const std::string blob_label = kek_blob_label(kek.parsed->kek_name, kek.parsed->version);
+  const std::string blob_label = kek_blob_label(kek.parsed->kek_family, kek.parsed->version);
   auto blob_object = std::find_if(objects.begin(), objects.end(), [&](const TokenObject& o) { return o.label == blob_label; });
   if (blob_object == objects.end()) {
     if (profile.data_objects)

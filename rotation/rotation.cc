@@ -114,8 +114,8 @@ Result<std::vector<FamilyStatus>> rotation_status(KeyHierarchy& hierarchy, Catal
   KW_ASSIGN_OR_RETURN(auto keks, hierarchy.list_keks());
   std::map<std::string, FamilyStatus> families;
   for (const auto& kek : keks) {
-    auto& status = families[kek.ref.name];
-    status.family = kek.ref.name;
+    auto& status = families[kek.ref.family];
+    status.family = kek.ref.family;
     status.token_versions.push_back(kek.ref.version);
   }
   std::vector<FamilyStatus> out;

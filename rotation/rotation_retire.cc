@@ -111,7 +111,7 @@ Result<RetireReport> retire_kek_version(KeyHierarchy& hierarchy, Catalog& catalo
                                                 "': start a rotation before retiring it");
   KW_ASSIGN_OR_RETURN(auto keks, hierarchy.list_keks());
   const bool in_token = std::any_of(keks.begin(), keks.end(), [&](const KekInfo& k) {
-    return k.ref.name == family && k.ref.version == version;
+    return k.ref.family == family && k.ref.version == version;
   });
   if (options.escrow_path && ::access(options.escrow_path->c_str(), F_OK) == 0)
     return make_error(ErrorCategory::usage, "the escrow file '" + *options.escrow_path + "' already exists: refusing to overwrite it");

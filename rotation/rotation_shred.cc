@@ -26,15 +26,15 @@ Result<ShredReport> shred_scope(KeyHierarchy& hierarchy, Catalog& catalog, const
   if (kek_family) {
     KW_ASSIGN_OR_RETURN(auto keks, hierarchy.list_keks());
     for (const auto& kek : keks) {
-      if (kek.ref.name != *kek_family) continue;
+      if (kek.ref.family != *kek_family) continue;
       KW_TRY(hierarchy.destroy_kek(kek.ref));
-      KW_TRY(catalog.set_kek_version({kek.ref.name, kek.ref.version, KekState::retired, 0, 0}));
+      KW_TRY(catalog.set_kek_version({kek.ref.family, kek.ref.version, KekState::retired, 0, 0}));
       report.keks_destroyed.push_back(kek.ref);
     }
     KW_TRY(catalog.shred_scope("kek:" + *kek_family, "keyward-rotate shred"));
     KW_ASSIGN_OR_RETURN(auto after, hierarchy.list_keks());
     for (const auto& kek : after)
-      if (kek.ref.name == *kek_family)
+      if (kek.ref.family == *kek_family)
         return make_error(ErrorCategory::token, kek.ref.label() + " is still on the token after it was destroyed: run the shred again");
   }
   KW_ASSIGN_OR_RETURN(report.residues, catalog.purge_copies(wrapped));

@@ -11,7 +11,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto blob = KekBlob::from_json(std::string(reinterpret_cast<const char*>(data), size));
   if (!blob) return 0;
   auto again = KekBlob::from_json(blob->to_json());
-  if (!again || again->wrapped != blob->wrapped || again->kek_name != blob->kek_name) std::abort();
+  if (!again || again->wrapped != blob->wrapped || again->kek_family != blob->kek_family) std::abort();
   return 0;
 }
 

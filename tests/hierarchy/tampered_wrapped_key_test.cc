@@ -64,7 +64,7 @@ TEST(TamperedWrappedKey, ImportingAnAlteredKekBlobIsAnAuthenticationFailure) {
   auto* env = hierarchy_env();
   ASSERT_NE(env, nullptr);
   auto blob = env->payments.blob;
-  blob.kek_name = "tamper-import";  // a label the token does not hold yet
+  blob.kek_family = "tamper-import";  // a label the token does not hold yet
   for (std::size_t at : {std::size_t{0}, std::size_t{7}, std::size_t{8}, std::size_t{39}}) {
     auto bad = blob;
     bad.wrapped[at] ^= 0x01;

@@ -37,7 +37,7 @@ int run_init(const InitCommand& command);
 
 struct KekCommand {
   CeremonyOptions common;
-  std::string name;
+  std::string family;
   unsigned version = 0;
   std::string file;
   std::string out;

@@ -30,17 +30,17 @@ int kek_create(const KekCommand& command) {
   if (!context) return report(kTool, context.error());
   auto log = CeremonyLog::open(command.common, *context);
   if (!log) return report(kTool, log.error());
-  auto created = context->hierarchy->create_kek(command.name);
+  auto created = context->hierarchy->create_kek(command.family);
   if (!created) {
     (void)log->record_failure("kek-create", created.error());
     return report(kTool, created.error());
   }
   const auto& info = created->info;
   // The blob beside the transcript: the KEK's backup, ciphertext under the root.
-  std::string blob_path = log->output_dir() + "/" + command.name + "-v" + std::to_string(info.ref.version) + ".kekblob";
+  std::string blob_path = log->output_dir() + "/" + command.family + "-v" + std::to_string(info.ref.version) + ".kekblob";
   if (auto written = write_new_file(blob_path, created->blob.to_json(), 0600); !written) return report(kTool, written.error());
   auto recorded = log->record("kek-create", {{"label", info.ref.label()},
-                                            {"kek", info.ref.name},
+                                            {"kek", info.ref.family},
                                             {"version", info.ref.version},
                                             {"kcv", kcv_json(info.kcv)},
                                             {"root_version", created->blob.root_version},
@@ -60,11 +60,11 @@ int kek_list(const KekCommand& command) {
   if (!keks) return report(kTool, keks.error());
   // The newest version of a family is the active one; older versions stay for decryption.
   std::map<std::string, std::uint32_t> latest;
-  for (const auto& k : *keks) latest[k.ref.name] = std::max(latest[k.ref.name], k.ref.version);
+  for (const auto& k : *keks) latest[k.ref.family] = std::max(latest[k.ref.family], k.ref.version);
   nlohmann::json out = nlohmann::json::array();
   for (const auto& k : *keks) {
-    const char* state = k.ref.version == latest[k.ref.name] ? "active" : "decrypt-only";
-    out.push_back({{"name", k.ref.name}, {"version", k.ref.version}, {"label", k.ref.label()}, {"state", state},
+    const char* state = k.ref.version == latest[k.ref.family] ? "active" : "decrypt-only";
+    out.push_back({{"name", k.ref.family}, {"version", k.ref.version}, {"label", k.ref.label()}, {"state", state},
                    {"kcv", kcv_json(k.kcv)}, {"blob_on_token", k.blob_on_token}});
   }
   if (command.common.json) {
@@ -82,7 +82,7 @@ int kek_list(const KekCommand& command) {
 int kek_export(const KekCommand& command) {
   auto context = open_token(command.common.token);
   if (!context) return report(kTool, context.error());
-  auto blob = context->hierarchy->export_kek(hierarchy::KekRef{command.name, command.version});
+  auto blob = context->hierarchy->export_kek(hierarchy::KekRef{command.family, command.version});
   if (!blob) return report(kTool, blob.error());
   if (command.out.empty() || command.out == "-") {
     std::cout << blob->to_json();
@@ -120,13 +120,13 @@ void add_kek_commands(CLI::App& app, KekCommand& command) {
   auto* kek = app.add_subcommand("kek", "Create, list, export and import KEKs (key-encryption keys)");
   kek->require_subcommand(1);
   auto* create = kek->add_subcommand("create", "Create the next version of KEK family NAME under the latest root");
-  create->add_option("NAME", command.name, "KEK family name: [a-z0-9][a-z0-9_-]{0,62}")->required();
+  create->add_option("NAME", command.family, "KEK family name: [a-z0-9][a-z0-9_-]{0,62}")->required();
   add_ceremony_options(*create, command.common);
   auto* list = kek->add_subcommand("list", "List KEK families, versions, states and KCVs");
   add_token_options(*list, command.common.token);
   list->add_flag("--json", command.common.json, "machine-readable output");
   auto* exported = kek->add_subcommand("export", "Print a KEK's blob (the KEK wrapped under the root)");
-  exported->add_option("NAME", command.name, "KEK family name")->required();
+  exported->add_option("NAME", command.family, "KEK family name")->required();
   exported->add_option("--version", command.version, "KEK version")->required();
   exported->add_option("--out", command.out, "write the blob to this new file instead of stdout");
   add_token_options(*exported, command.common.token);
