@@ -134,7 +134,7 @@ void BM_EnvelopeKeySectionRewrap(benchmark::State& state) {
   auto key = hierarchy::new_data_key(*f.hierarchy, "bench");
   int in = ::open("/dev/null", O_RDONLY);
   int out = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  (void)envelope::encrypt_stream(in, out, key->dek, key->id, key->section, {}, {});
+  (void)envelope::encrypt_stream(in, out, *key, {}, {});
   ::close(in);
   (void)!::ftruncate(out, off_t{10} << 30);
   ::close(out);

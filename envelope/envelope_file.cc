@@ -53,13 +53,12 @@ Result<DecryptSummary> decrypt_file_atomically(const std::string& in_path, const
 }
 
 Result<std::uint64_t> encrypt_file_atomically(const std::string& in_path, const std::string& out_path,
-                                              const SecretBytes& dek, const DekId& dek_id, const KeySection& key_section,
-                                              const EncryptionContext& context, const EncryptOptions& options,
+                                              const DataKey& key, const EncryptionContext& context, const EncryptOptions& options,
                                               const OutputOptions& output) {
   Input input;
   KW_TRY(open_input(in_path, input));
   return write_output(out_path, output, [&](int out_fd) {
-    return encrypt_stream(input.fd, out_fd, dek, dek_id, key_section, context, options);
+    return encrypt_stream(input.fd, out_fd, key, context, options);
   });
 }
 

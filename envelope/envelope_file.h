@@ -20,8 +20,7 @@ Result<DecryptSummary> decrypt_file_atomically(const std::string& in_path, const
 
 // Encrypts `in_path` ("-" = stdin) into `out_path` the same way: no half-written envelope is left.
 Result<std::uint64_t> encrypt_file_atomically(const std::string& in_path, const std::string& out_path,
-                                              const SecretBytes& dek, const DekId& dek_id, const KeySection& key_section,
-                                              const EncryptionContext& context, const EncryptOptions& options,
+                                              const DataKey& key, const EncryptionContext& context, const EncryptOptions& options,
                                               const OutputOptions& output = {});
 
 }  // namespace keyward::envelope

@@ -112,9 +112,11 @@ Result<ParsedPrefix> read_prefix(int fd) {
   return parse_prefix(bytes);
 }
 
-Result<std::uint64_t> encrypt_stream(int in_fd, int out_fd, const SecretBytes& dek, const DekId& dek_id,
-                                     const KeySection& key_section, const EncryptionContext& context,
+Result<std::uint64_t> encrypt_stream(int in_fd, int out_fd, const DataKey& key, const EncryptionContext& context,
                                      const EncryptOptions& options) {
+  const SecretBytes& dek = key.dek;
+  const DekId& dek_id = key.id;
+  const KeySection& key_section = key.section;
   if (dek.size() != 32) return make_error(ErrorCategory::usage, "a DEK is 32 bytes");
   if (options.segment_size < kMinSegmentSize || options.segment_size > kMaxSegmentSize)
     return make_error(ErrorCategory::usage, "segment size must be 4 KiB to 16 MiB");

@@ -8,6 +8,7 @@
 #include <functional>
 #include <vector>
 
+#include "envelope/data_key.h"
 #include "envelope/format.h"
 #include "base/error.h"
 #include "base/secret_bytes.h"
@@ -19,10 +20,10 @@ struct EncryptOptions {
   unsigned threads = 1;
 };
 
-// Encrypts everything readable from `in_fd` to `out_fd` under `dek` (32 bytes). The library chooses
-// the salt and nonce prefix. Returns the number of plaintext bytes.
-Result<std::uint64_t> encrypt_stream(int in_fd, int out_fd, const SecretBytes& dek, const DekId& dek_id,
-                                     const KeySection& key_section, const EncryptionContext& context,
+// Encrypts everything readable from `in_fd` to `out_fd` under `key` (its DEK seals the segments, its
+// key section goes in the envelope). The library chooses the salt and nonce prefix. Returns the
+// number of plaintext bytes.
+Result<std::uint64_t> encrypt_stream(int in_fd, int out_fd, const DataKey& key, const EncryptionContext& context,
                                      const EncryptOptions& options = {});
 
 // Gives the DEK for an envelope (the caller unwraps the key section's wrapped DEK in the HSM).

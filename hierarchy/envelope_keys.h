@@ -11,11 +11,7 @@
 
 namespace keyward::hierarchy {
 
-struct DataKey {
-  SecretBytes dek;
-  envelope::DekId id{};
-  envelope::KeySection section;
-};
+using envelope::DataKey;
 
 // A new DEK wrapped under the newest version of `kek_family` (the version new DEKs go under).
 Result<DataKey> new_data_key(KeyHierarchy& hierarchy, std::string_view kek_family);

@@ -66,9 +66,9 @@ inline std::vector<std::uint8_t> encrypt_bytes(const std::vector<std::uint8_t>& 
                                                const EncryptionContext& context, std::uint32_t segment_size = kMinSegmentSize,
                                                unsigned threads = 1, const KeySection& section = sample_section()) {
   TempFile in(plain), out;
-  DekId id{};
-  id[0] = 0x42;
-  auto written = encrypt_stream(in.fd(), out.fd(), dek, id, section, context, EncryptOptions{segment_size, threads});
+  DataKey key{dek.clone(), DekId{}, section};
+  key.id[0] = 0x42;
+  auto written = encrypt_stream(in.fd(), out.fd(), key, context, EncryptOptions{segment_size, threads});
   if (!written) ADD_FAILURE() << written.error().message;
   return out.contents();
 }

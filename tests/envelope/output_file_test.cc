@@ -65,8 +65,8 @@ TEST(OutputFile, AnExistingFileIsRefusedUnlessReplaceIsAsked) {
   ASSERT_FALSE(refused);
   EXPECT_NE(refused.error().message.find("--force"), std::string::npos) << refused.error().message;
   EXPECT_EQ(read_text(dir + "/out"), "precious");
-  auto key = random_key();
-  EXPECT_FALSE(encrypt_file_atomically(dir + "/env", dir + "/out", key, DekId{}, sample_section(), {}, EncryptOptions{}));
+  const DataKey key{random_key(), DekId{}, sample_section()};
+  EXPECT_FALSE(encrypt_file_atomically(dir + "/env", dir + "/out", key, {}, EncryptOptions{}));
   EXPECT_EQ(read_text(dir + "/out"), "precious");
   EXPECT_EQ(entries(dir), (std::vector<std::string>{"env", "out"})) << "no temporary left";
 

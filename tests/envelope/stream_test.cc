@@ -263,7 +263,7 @@ TEST(Stream, AnEmptyFinalSegmentAfterFullOnesIsRefused) {
 TEST(Stream, AnEmptyContextKeyIsRefusedByTheEncoderAndTheDecoder) {
   auto dek = random_key();
   TempFile in(random_bytes(10)), out;
-  auto sealed = encrypt_stream(in.fd(), out.fd(), dek, DekId{}, sample_section(), {{"", "value"}});
+  auto sealed = encrypt_stream(in.fd(), out.fd(), DataKey{std::move(dek), DekId{}, sample_section()}, {{"", "value"}});
   ASSERT_FALSE(sealed);
   EXPECT_EQ(sealed.error().category, ErrorCategory::usage);
   EXPECT_NE(sealed.error().message.find("may not be empty"), std::string::npos) << sealed.error().message;

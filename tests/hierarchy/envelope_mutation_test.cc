@@ -44,7 +44,7 @@ class EnvelopeMutation : public ::testing::Test {
     plain_.resize(3 * envelope::kMinSegmentSize + 100);
     for (std::size_t i = 0; i < plain_.size(); ++i) plain_[i] = static_cast<std::uint8_t>(i * 131 + 7);
     write_bytes(dir_ + "/plain", plain_);
-    ASSERT_TRUE(envelope::encrypt_file_atomically(dir_ + "/plain", dir_ + "/good", key->dek, key->id, key->section, context_,
+    ASSERT_TRUE(envelope::encrypt_file_atomically(dir_ + "/plain", dir_ + "/good", *key, context_,
                                                   envelope::EncryptOptions{envelope::kMinSegmentSize, 1}));
     fs::remove(dir_ + "/plain");
     good_ = read_bytes(dir_ + "/good");

@@ -31,7 +31,7 @@ TEST(DualKey, EnvelopeUnderAnOlderVersionDecryptsAndRewrapsInPlace) {
   }
   auto key = new_data_key(hierarchy, "dualkey");
   ASSERT_TRUE(key);
-  ASSERT_TRUE(envelope::encrypt_file_atomically(dir + "/plain", dir + "/env", key->dek, key->id, key->section, {},
+  ASSERT_TRUE(envelope::encrypt_file_atomically(dir + "/plain", dir + "/env", *key, {},
                                                 envelope::EncryptOptions{64 * 1024, 2}));
   auto v2 = hierarchy.create_kek("dualkey");
   ASSERT_TRUE(v2);

@@ -29,7 +29,7 @@ int run_encrypt(const EnvelopeCommand& command) {
   if (!token) return report("keyward", token.error());
   auto key = hierarchy::new_data_key(*token->hierarchy, command.kek_family);
   if (!key) return report("keyward", key.error());
-  auto written = envelope::encrypt_file_atomically(command.in, command.out, key->dek, key->id, key->section, *context,
+  auto written = envelope::encrypt_file_atomically(command.in, command.out, *key, *context,
                                                    envelope::EncryptOptions{command.segment_size, command.threads},
                                                    envelope::OutputOptions{.replace_existing = command.force});
   key->dek.wipe();
