@@ -29,7 +29,7 @@ set_target_properties(keyward_static PROPERTIES EXPORT_NAME keyward_static)
 target_compile_definitions(keyward_static INTERFACE KEYWARD_STATIC_DEFINE)
 # The shared library carries its dependencies; a static link needs them named (keyward.pc's
 # Libs.private, find_dependency in the CMake package).
-target_link_libraries(keyward_shared PRIVATE OpenSSL::Crypto PkgConfig::P11KIT PkgConfig::LIBP11
+target_link_libraries(keyward_shared PRIVATE keyward_hardening OpenSSL::Crypto PkgConfig::P11KIT PkgConfig::LIBP11
   PkgConfig::SQLITE3 Threads::Threads ${CMAKE_DL_LIBS})
 target_link_options(keyward_shared PRIVATE -Wl,--no-undefined -Wl,-z,relro,-z,now
   -Wl,--version-script=${PROJECT_SOURCE_DIR}/cmake/libkeyward.map)
