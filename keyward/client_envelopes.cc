@@ -153,10 +153,14 @@ Result<std::vector<std::uint8_t>> Client::encrypt_buffer(std::string_view kek_fa
                                                          const EncryptionContext& context) const {
   return internal::guarded([&]() -> Result<std::vector<std::uint8_t>> {
     KW_ASSIGN_OR_RETURN(auto key, new_envelope_key(*core_, kek_family));
-    // Header, context and key area up front, then a tag per segment.
+    // The whole envelope at once: header, context and key area, then each segment with its tag
+    // (ciphertext only, so a reallocation would leave nothing secret behind; this just avoids it).
+    std::size_t context_bytes = 2;
+    for (const auto& [name, value] : context) context_bytes += 6 + name.size() + value.size();
     const std::size_t segments = plaintext.size() / core_->options.segment_size + 1;
     std::vector<std::uint8_t> out;
-    out.reserve(plaintext.size() + segments * envelope::kTagBytes + envelope::kFixedHeaderBytes + envelope::kKeyAreaBytes + 1024);
+    out.reserve(envelope::kFixedHeaderBytes + context_bytes + envelope::kKeyAreaBytes + plaintext.size() +
+                segments * envelope::kTagBytes);
     auto append = [&out](std::span<const std::uint8_t> bytes) -> Status {
       out.insert(out.end(), bytes.begin(), bytes.end());
       return {};

@@ -151,6 +151,17 @@ TEST(ClientEnvelopes, CppStreamsRoundTrip) {
   EXPECT_EQ(tampered.error().category, ErrorCategory::authentication);
 }
 
+TEST(ClientEnvelopes, AFailingOutputStreamIsAnIoError) {
+  auto client = open_test_client(small_segments("env-bad-stream"));
+  ASSERT_TRUE(client);
+  std::istringstream plain_in(sample_plaintext());
+  std::ostringstream broken;
+  broken.setstate(std::ios::badbit);
+  auto sealed = client->encrypt_stream("payments", plain_in, broken, kContext);
+  ASSERT_FALSE(sealed);
+  EXPECT_EQ(sealed.error().category, ErrorCategory::io);
+}
+
 TEST(ClientEnvelopes, BuffersRoundTripAndRefuseTampering) {
   auto client = open_test_client("env-buffer");
   ASSERT_TRUE(client);
