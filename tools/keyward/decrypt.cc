@@ -1,11 +1,10 @@
 // keyward decrypt [--context k=v]... IN OUT
 #include <iostream>
 
-#include "envelope/envelope_file.h"
-#include "hierarchy/envelope_keys.h"
 #include "tools/common/cli.h"
 #include "tools/keyward/commands.h"
 #include "tools/keyward/context_option.h"
+#include "tools/keyward/open_client.h"
 
 namespace keyward::cli {
 
@@ -26,17 +25,19 @@ void add_decrypt_command(CLI::App& app, EnvelopeCommand& command) {
 int run_decrypt(const EnvelopeCommand& command) {
   auto context = parse_context(command.context);
   if (!context) return report("keyward", context.error());
-  auto token = open_token(command.token);
-  if (!token) return report("keyward", token.error());
-  auto summary = envelope::decrypt_file_atomically(command.in, command.out, *context,
-                                                   hierarchy::token_dek_resolver(*token->hierarchy), command.threads,
-                                                   envelope::OutputOptions{.replace_existing = command.force});
+  ClientOptions options;
+  options.crypto_threads = command.threads;
+  auto client = open_client(command.token, options);
+  if (!client) return report("keyward", client.error());
+  auto summary = client->decrypt_file(command.in, command.out, *context, FileOptions{.replace_existing = command.force});
   if (!summary) return report("keyward", summary.error());
-  const auto& section = summary->prefix.key_section;
-  auto latest = token->hierarchy->latest_kek_version(section.kek_family);
-  if (latest && *latest > section.kek_version)
-    std::cerr << "keyward: note: this envelope's DEK is under " << section.kek_family << " v" << section.kek_version
-              << "; the active version is v" << *latest << " (keyward-rotate run rewraps it)\n";
+  const auto& key = summary->key;
+  if (key.under_older_kek_version) {
+    auto latest = client->newest_kek_version(key.kek_family);
+    if (latest && *latest > key.kek_version)
+      std::cerr << "keyward: note: this envelope's DEK is under " << key.kek_family << " v" << key.kek_version
+                << "; the active version is v" << *latest << " (keyward-rotate run rewraps it)\n";
+  }
   return kExitOk;
 }
 

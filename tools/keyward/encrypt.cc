@@ -1,11 +1,10 @@
 // keyward encrypt --kek NAME [--context k=v]... IN OUT
 #include <iostream>
 
-#include "envelope/envelope_file.h"
-#include "hierarchy/envelope_keys.h"
 #include "tools/common/cli.h"
 #include "tools/keyward/commands.h"
 #include "tools/keyward/context_option.h"
+#include "tools/keyward/open_client.h"
 
 namespace keyward::cli {
 
@@ -25,17 +24,16 @@ void add_encrypt_command(CLI::App& app, EnvelopeCommand& command) {
 int run_encrypt(const EnvelopeCommand& command) {
   auto context = parse_context(command.context);
   if (!context) return report("keyward", context.error());
-  auto token = open_token(command.token);
-  if (!token) return report("keyward", token.error());
-  auto key = hierarchy::new_data_key(*token->hierarchy, command.kek_family);
-  if (!key) return report("keyward", key.error());
-  auto written = envelope::encrypt_file_atomically(command.in, command.out, *key, *context,
-                                                   envelope::EncryptOptions{command.segment_size, command.threads},
-                                                   envelope::OutputOptions{.replace_existing = command.force});
-  key->dek.wipe();
+  ClientOptions options;
+  options.crypto_threads = command.threads;
+  options.segment_size = command.segment_size;
+  auto client = open_client(command.token, options);
+  if (!client) return report("keyward", client.error());
+  auto written = client->encrypt_file(command.kek_family, command.in, command.out, *context,
+                                      FileOptions{.replace_existing = command.force});
   if (!written) return report("keyward", written.error());
-  std::cerr << "keyward: encrypted " << *written << " bytes under " << command.kek_family << " v" << key->section.kek_version
-            << " (DEK " << envelope::dek_id_hex(key->id) << ")\n";
+  std::cerr << "keyward: encrypted " << written->plaintext_bytes << " bytes under " << command.kek_family << " v"
+            << written->key.kek_version << " (DEK " << written->key.dek_id << ")\n";
   return kExitOk;
 }
 

@@ -6,11 +6,11 @@
 #include <optional>
 #include <string>
 
-#include "keyward/key_service.h"
-#include "catalog/sqlite_catalog.h"
+#include "envelope/field.h"
 #include "tools/common/cli.h"
 #include "tools/keyward/context_option.h"
 #include "tools/keyward/field_command.h"
+#include "tools/keyward/open_client.h"
 
 namespace keyward::cli {
 namespace {
@@ -21,22 +21,20 @@ std::span<const std::uint8_t> bytes_of(const std::string& text) {
   return {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()};
 }
 
-struct Session {
-  TokenContext token;
-  std::unique_ptr<hierarchy::SqliteCatalog> catalog;
-  std::unique_ptr<hierarchy::DekCache> cache;
-  std::unique_ptr<hierarchy::KeyService> keys;
+// A client and a Field of the command's scope and context. Readers open the catalog read-only (they
+// never write it, and it may be read-only to them).
+struct FieldSession {
+  Client client;
+  Field field;
 };
 
-// Readers open the catalog read-only (they never write it, and it may be read-only to them).
-Result<Session> open_session(const FieldCommand& command, bool reader) {
-  Session session;
-  KW_ASSIGN_OR_RETURN(session.token, open_token(command.token));
-  KW_ASSIGN_OR_RETURN(session.catalog, reader ? hierarchy::SqliteCatalog::open_read_only(command.catalog)
-                                              : hierarchy::SqliteCatalog::open(command.catalog));
-  session.cache = std::make_unique<hierarchy::DekCache>();
-  session.keys = std::make_unique<hierarchy::KeyService>(*session.token.hierarchy, *session.catalog, *session.cache);
-  return session;
+Result<FieldSession> open_field(const FieldCommand& command, const FieldOptions& field_options, bool reader) {
+  ClientOptions options;
+  options.catalog = command.catalog;
+  options.read_only_catalog = reader;
+  KW_ASSIGN_OR_RETURN(auto client, open_client(command.token, options));
+  KW_ASSIGN_OR_RETURN(auto field, client.field(field_options));
+  return FieldSession{std::move(client), std::move(field)};
 }
 
 // One stdin line, read only up to `limit` bytes: a value keyward would refuse anyway is never
@@ -80,18 +78,31 @@ int finish_output() {
   return kExitOk;
 }
 
-int field_encrypt(const FieldCommand& command, const envelope::EncryptionContext& context) {
-  auto session = open_session(command, false);
+// A value whose DEK is under an older KEK version decrypts; say which (keyward-rotate run rewraps it).
+void note_older_version(const Client& client, std::string_view text, std::size_t number) {
+  auto key = client.field_key_info(text);
+  if (!key) return;  // advice only
+  std::cerr << "keyward: note: line " << number << " uses a DEK under " << key->kek_family << " v" << key->kek_version
+            << ", an older KEK version\n";
+}
+
+int field_encrypt(const FieldCommand& command, const EncryptionContext& context) {
+  FieldOptions options;
+  options.scope = command.scope;
+  options.kek_family = command.kek_family;
+  options.mode = command.suite == "deterministic" ? FieldMode::deterministic : FieldMode::randomized;
+  options.context = context;
+  auto session = open_field(command, options, false);
   if (!session) return report(kTool, session.error());
-  auto key = session->keys->key_for_encryption(command.scope, command.kek_family);
-  if (!key) return report(kTool, key.error());
-  const auto suite = command.suite == "deterministic" ? envelope::FieldSuite::deterministic : envelope::FieldSuite::randomized;
+  const Field& field = session->field;
+  // Resolves (or creates) the scope's DEK before any line is read, as a failure of the whole command.
+  if (auto key = field.encryption_key_info(); !key) return report(kTool, key.error());
   std::size_t number = 0;
   std::string line;
   for (LineRead read; (read = read_line(std::cin, line, envelope::kMaxFieldValueBytes)) != LineRead::end;) {
     ++number;
     if (read == LineRead::too_long) return report_line(number, value_too_long());
-    auto value = key->field_key->encrypt(bytes_of(line), suite, context);
+    auto value = field.encrypt(bytes_of(line));
     OPENSSL_cleanse(line.data(), line.size());
     if (!value) return report_line(number, value.error());
     std::cout << *value << "\n";
@@ -99,10 +110,17 @@ int field_encrypt(const FieldCommand& command, const envelope::EncryptionContext
   return finish_output();
 }
 
-int field_decrypt(const FieldCommand& command, const envelope::EncryptionContext& context, bool scope_given) {
-  auto session = open_session(command, true);
+int field_decrypt(const FieldCommand& command, const EncryptionContext& context, bool scope_given) {
+  FieldOptions options;
+  options.context = context;
+  // Without --scope a value of any scope decrypts (the command's documented behaviour).
+  if (scope_given)
+    options.scope = command.scope;
+  else
+    options.decrypt_any_scope = true;
+  auto session = open_field(command, options, true);
   if (!session) return report(kTool, session.error());
-  const std::optional<std::string> expected_scope = scope_given ? std::optional(command.scope) : std::nullopt;
+  const Field& field = session->field;
   std::size_t number = 0;
   std::string line;
   for (LineRead read; (read = read_line(std::cin, line, envelope::kMaxFieldTextBytes)) != LineRead::end;) {
@@ -112,25 +130,25 @@ int field_decrypt(const FieldCommand& command, const envelope::EncryptionContext
                                        "encrypted field value is longer than any keyward writes (values hold at most " +
                                            std::to_string(envelope::kMaxFieldValueBytes) + " bytes)",
                                        std::nullopt});
-    auto parsed = envelope::parse_field(line);
-    if (!parsed) return report_line(number, parsed.error());
-    auto key = session->keys->key_for_decryption(parsed->dek_id, expected_scope);
-    if (!key) return report_line(number, key.error());
-    auto plain = key->field_key->decrypt(*parsed, context);
+    auto plain = field.decrypt(line);
     if (!plain) return report_line(number, plain.error());
-    std::cout.write(reinterpret_cast<const char*>(plain->reveal().data()), static_cast<std::streamsize>(plain->size()));
+    std::cout.write(reinterpret_cast<const char*>(plain->value.data()), static_cast<std::streamsize>(plain->value.size()));
     std::cout << "\n";
-    if (key->under_older_kek_version)
-      std::cerr << "keyward: note: line " << number << " uses a DEK under " << key->record.kek_family << " v"
-                << key->record.kek_version << ", an older KEK version\n";
+    OPENSSL_cleanse(plain->value.data(), plain->value.size());
+    if (plain->under_older_kek_version) note_older_version(session->client, line, number);
   }
   return finish_output();
 }
 
-int field_lookup(const FieldCommand& command, const envelope::EncryptionContext& context) {
-  auto session = open_session(command, true);
+int field_lookup(const FieldCommand& command, const EncryptionContext& context) {
+  FieldOptions options;
+  options.scope = command.scope;
+  options.mode = FieldMode::deterministic;
+  options.context = context;
+  auto session = open_field(command, options, true);
   if (!session) return report(kTool, session.error());
-  auto keys = session->keys->keys_of_scope(command.scope);
+  const Field& field = session->field;
+  auto keys = field.lookup_key_info();
   if (!keys) return report(kTool, keys.error());
   if (keys->empty()) return report(kTool, Error{ErrorCategory::not_found, "scope '" + command.scope + "' has no DEKs", std::nullopt});
   std::string line;
@@ -139,19 +157,12 @@ int field_lookup(const FieldCommand& command, const envelope::EncryptionContext&
     ++number;
     if (read == LineRead::too_long) return report_line(number, value_too_long());
     // One lookup value per live DEK version: query for any of them.
-    for (const auto& key : *keys) {
-      auto value = command.blind_index > 0 ? key.field_key->blind_index(bytes_of(line), context, command.blind_index)
-                                           : key.field_key->encrypt(bytes_of(line), envelope::FieldSuite::deterministic, context);
-      if (!value) return report(kTool, value.error());
-      std::cout << *value << "\t" << key.record.kek_family << "/v" << key.record.kek_version << "\n";
-      if (command.unscoped_values && command.blind_index == 0) {
-        auto old = key.field_key->encrypt(bytes_of(line), envelope::FieldSuite::deterministic, context,
-                                          envelope::kFieldVersionUnscoped);
-        if (!old) return report(kTool, old.error());
-        std::cout << *old << "\t" << key.record.kek_family << "/v" << key.record.kek_version << "\tunscoped\n";
-      }
-    }
+    auto values = command.blind_index > 0 ? field.blind_indexes(bytes_of(line), command.blind_index)
+                                          : field.lookup_values(bytes_of(line), command.unscoped_values);
     OPENSSL_cleanse(line.data(), line.size());
+    if (!values) return report(kTool, values.error());
+    for (const auto& value : *values)
+      std::cout << value.text << "\t" << value.kek_family << "/v" << value.kek_version << (value.unscoped ? "\tunscoped\n" : "\n");
   }
   return finish_output();
 }

@@ -1,0 +1,47 @@
+// Client: opening (token, options) and what is not an envelope or a field.
+#include "keyward/client.h"
+
+#include "envelope/format.h"
+#include "hierarchy/open_hierarchy.h"
+#include "keyward/internal/api_guard.h"
+#include "keyward/internal/client_core.h"
+#include "keyward/internal/client_locations.h"
+
+namespace keyward {
+namespace {
+
+Status check_options(const ClientOptions& options) {
+  if (options.crypto_threads < 1 || options.crypto_threads > 64)
+    return make_error(ErrorCategory::usage, "crypto_threads must be 1 to 64");
+  if (options.segment_size < envelope::kMinSegmentSize || options.segment_size > envelope::kMaxSegmentSize)
+    return make_error(ErrorCategory::usage, "segment_size must be 4 KiB to 16 MiB");
+  if (options.max_sessions < 1) return make_error(ErrorCategory::usage, "max_sessions must be at least 1");
+  return {};
+}
+
+}  // namespace
+
+Result<Client> Client::open(const ClientOptions& options) {
+  return internal::guarded([&]() -> Result<Client> {
+    KW_TRY(check_options(options));
+    KW_ASSIGN_OR_RETURN(auto uri, internal::choose_token_uri(options));
+    KW_ASSIGN_OR_RETURN(auto catalog, internal::choose_catalog(options));
+    KW_ASSIGN_OR_RETURN(auto token, hierarchy::open_hierarchy(
+                                        uri, hierarchy::TokenOpenOptions{
+                                                 .allow_pin_prompt = options.allow_pin_prompt,
+                                                 .max_sessions = options.max_sessions,
+                                                 .hierarchy = {.accept_module_limits = options.accept_module_limits}}));
+    return Client(std::make_shared<internal::ClientCore>(options, std::move(catalog), std::move(token)));
+  });
+}
+
+Client::Client(std::shared_ptr<internal::ClientCore> core) : core_(std::move(core)) {}
+Client::Client(Client&&) noexcept = default;
+Client& Client::operator=(Client&&) noexcept = default;
+Client::~Client() = default;
+
+Result<std::uint32_t> Client::newest_kek_version(std::string_view kek_family) const {
+  return internal::guarded([&]() -> Result<std::uint32_t> { return core_->hierarchy().latest_kek_version(kek_family); });
+}
+
+}  // namespace keyward

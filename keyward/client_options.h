@@ -1,0 +1,52 @@
+// What Client::open needs: which token, which catalog, and the few knobs an app may turn.
+// Every field has a safe default; an app usually sets none, or only the catalog.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace keyward {
+
+// Limits on how long and how many plaintext DEKs stay in the client's memory (field values use one
+// DEK per scope; envelope files do not use the cache).
+struct DekCacheOptions {
+  std::size_t max_entries = 1024;
+  std::chrono::milliseconds ttl{5 * 60 * 1000};  // from the unwrap, whatever the use
+  std::chrono::milliseconds idle{60 * 1000};     // since the last use
+};
+
+struct ClientOptions {
+  // PKCS#11 URIs (RFC 7512) of the token. Empty: the whitespace-separated URIs in $KEYWARD_TOKEN.
+  // Several URIs naming the same token are one; URIs of different tokens (failover) are refused with
+  // a usage error in this release. The PIN comes from the URI's pin-source (file:PATH or env:NAME).
+  std::vector<std::string> token_uris;
+  // A pin-value= attribute puts the PIN itself in the URI: refused in token_uris unless this is set
+  // (tests, or a tool that already applied its own rule). URIs taken from $KEYWARD_TOKEN may carry one.
+  bool allow_pin_value = false;
+  // Ask for the PIN on the controlling terminal when the URI names none (interactive tools only).
+  bool allow_pin_prompt = false;
+
+  // The catalog of field DEKs: a SQLite file path. Empty: $KEYWARD_CATALOG, else keyward-catalog.db in
+  // the working directory. Opened (and created when missing and writable) by the first field call,
+  // so a client that only encrypts files never touches it.
+  std::string catalog;
+  // Open the catalog read-only: a reader that must not (or cannot) write it. New scopes need a writer.
+  bool read_only_catalog = false;
+  DekCacheOptions dek_cache;
+
+  // Proceed on a PKCS#11 module that does not implement or enforce every policy attribute (e.g. NSS
+  // softoken). Off: such a module is refused with the attributes named.
+  bool accept_module_limits = false;
+  // Token sessions kept for concurrent calls.
+  std::size_t max_sessions = 4;
+
+  // Threads that seal or open the segments of one envelope stream (1: the calling thread's pace).
+  unsigned crypto_threads = 1;
+  // Plaintext bytes per envelope segment (4 KiB to 16 MiB).
+  std::uint32_t segment_size = 1024 * 1024;
+};
+
+}  // namespace keyward

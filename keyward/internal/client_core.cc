@@ -1,0 +1,23 @@
+#include "keyward/internal/client_core.h"
+
+#include "catalog/locked_catalog.h"
+#include "catalog/sqlite_catalog.h"
+
+namespace keyward::internal {
+
+Result<hierarchy::KeyService*> ClientCore::key_service() {
+  if (auto* ready = ready_.load(std::memory_order_acquire)) return ready;
+  std::lock_guard lock(open_mutex_);
+  if (keys_) return keys_.get();
+  auto opened = options.read_only_catalog ? hierarchy::SqliteCatalog::open_read_only(catalog_path)
+                                          : hierarchy::SqliteCatalog::open(catalog_path);
+  if (!opened) return fail(std::move(opened).error());
+  catalog_ = std::make_unique<hierarchy::LockedCatalog>(std::move(*opened));
+  cache_ = std::make_unique<hierarchy::DekCache>(hierarchy::DekCacheLimits{
+      .ttl = options.dek_cache.ttl, .idle = options.dek_cache.idle, .capacity = options.dek_cache.max_entries});
+  keys_ = std::make_unique<hierarchy::KeyService>(*token.hierarchy, *catalog_, *cache_);
+  ready_.store(keys_.get(), std::memory_order_release);
+  return keys_.get();
+}
+
+}  // namespace keyward::internal

@@ -1,0 +1,51 @@
+#include "keyward/internal/client_locations.h"
+
+#include <cstdlib>
+#include <sstream>
+#include <vector>
+
+namespace keyward::internal {
+namespace {
+
+std::vector<std::string> split_on_whitespace(const std::string& text) {
+  std::istringstream words(text);
+  std::vector<std::string> out;
+  for (std::string word; words >> word;) out.push_back(word);
+  return out;
+}
+
+}  // namespace
+
+Result<p11::TokenUri> choose_token_uri(const ClientOptions& options) {
+  const bool from_environment = options.token_uris.empty();
+  std::vector<std::string> uris = options.token_uris;
+  if (from_environment) {
+    if (const char* env = std::getenv("KEYWARD_TOKEN")) uris = split_on_whitespace(env);
+  }
+  if (uris.empty() || uris.front().empty())
+    return make_error(ErrorCategory::usage, "no token given: set ClientOptions::token_uris or KEYWARD_TOKEN");
+  for (const auto& uri : uris)
+    if (uri != uris.front())
+      return make_error(ErrorCategory::usage,
+                        "several different token URIs given: this release uses one token (give one URI; failover "
+                        "across tokens holding the same keys is not supported yet)");
+  KW_ASSIGN_OR_RETURN(auto uri, p11::TokenUri::parse(uris.front()));
+  if (!from_environment && uri.has_pin_value() && !options.allow_pin_value)
+    return make_error(ErrorCategory::usage,
+                      "refusing pin-value in a token URI: it puts the PIN in the program's configuration; use "
+                      "pin-source=file:PATH (or env:NAME)");
+  return uri;
+}
+
+Result<std::string> choose_catalog(const ClientOptions& options) {
+  std::string location = options.catalog;
+  if (location.empty()) {
+    const char* env = std::getenv("KEYWARD_CATALOG");
+    location = env != nullptr && *env != '\0' ? env : "keyward-catalog.db";
+  }
+  if (location.starts_with("postgresql://") || location.starts_with("postgres://"))
+    return make_error(ErrorCategory::usage, "PostgreSQL catalogs are not supported by this release: give a SQLite file path");
+  return location;
+}
+
+}  // namespace keyward::internal

@@ -1,0 +1,125 @@
+// Client::open and the error vocabulary: which token, which catalog, and what is refused.
+#include <cstdlib>
+
+#include "tests/keyward/client_support.h"
+
+namespace keyward {
+namespace {
+
+using api_testing::open_test_client;
+using api_testing::test_options;
+
+TEST(ClientOpen, OpensTheTestTokenAndAnswersForItsKeks) {
+  auto client = open_test_client("open");
+  ASSERT_TRUE(client);
+  auto newest = client->newest_kek_version("payments");
+  ASSERT_TRUE(newest) << newest.error().message;
+  EXPECT_GE(*newest, 1u);
+  auto none = client->newest_kek_version("no-such-family");
+  ASSERT_TRUE(none) << none.error().message;
+  EXPECT_EQ(*none, 0u);
+}
+
+TEST(ClientOpen, TakesTheTokenFromKeywardTokenWhenNoUriIsGiven) {
+  ASSERT_NE(hierarchy::testing::hierarchy_env(), nullptr);
+  auto options = test_options("from-env");
+  ::setenv("KEYWARD_TOKEN", (options.token_uris.front() + "  " + options.token_uris.front()).c_str(), 1);
+  options.token_uris.clear();
+  auto client = Client::open(options);
+  ::unsetenv("KEYWARD_TOKEN");
+  ASSERT_TRUE(client) << client.error().message;
+  EXPECT_TRUE(client->newest_kek_version("payments"));
+}
+
+TEST(ClientOpen, NoTokenAtAllIsAUsageError) {
+  ::unsetenv("KEYWARD_TOKEN");
+  ClientOptions options;
+  auto client = Client::open(options);
+  ASSERT_FALSE(client);
+  EXPECT_EQ(client.error().category, ErrorCategory::usage);
+  EXPECT_EQ(client.error().exit_code(), 2);
+  EXPECT_NE(client.error().message.find("KEYWARD_TOKEN"), std::string::npos);
+}
+
+TEST(ClientOpen, SeveralDifferentTokensAreRefusedForNow) {
+  auto options = test_options("several");
+  options.token_uris.push_back("pkcs11:token=another-token");
+  auto client = Client::open(options);
+  ASSERT_FALSE(client);
+  EXPECT_EQ(client.error().category, ErrorCategory::usage);
+  EXPECT_NE(client.error().message.find("one token"), std::string::npos);
+}
+
+TEST(ClientOpen, APinValueInTheOptionsIsRefusedUnlessAllowed) {
+  auto options = test_options("pin-value");
+  options.token_uris = {"pkcs11:token=whatever?pin-value=123456"};
+  auto client = Client::open(options);
+  ASSERT_FALSE(client);
+  EXPECT_EQ(client.error().category, ErrorCategory::usage);
+  EXPECT_EQ(client.error().message.find("123456"), std::string::npos) << "the PIN is never echoed";
+}
+
+TEST(ClientOpen, AnUnknownTokenIsAnInfrastructureError) {
+  ASSERT_NE(hierarchy::testing::hierarchy_env(), nullptr);
+  auto options = test_options("unknown-token");
+  const std::string uri = options.token_uris.front();
+  options.token_uris = {"pkcs11:token=no-such-token" + uri.substr(uri.find('?'))};
+  auto client = Client::open(options);
+  ASSERT_FALSE(client);
+  EXPECT_EQ(client.error().category, ErrorCategory::token);
+  EXPECT_EQ(client.error().exit_code(), 3);
+}
+
+TEST(ClientOpen, OutOfRangeOptionsAreUsageErrors) {
+  auto threads = test_options("threads");
+  threads.crypto_threads = 0;
+  auto refused = Client::open(threads);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().category, ErrorCategory::usage);
+  auto segments = test_options("segments");
+  segments.segment_size = 100;
+  refused = Client::open(segments);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().category, ErrorCategory::usage);
+}
+
+TEST(ClientOpen, APostgresCatalogIsAUsageError) {
+  auto options = test_options("postgres");
+  options.catalog = "postgresql://db.example/keyward";
+  auto client = Client::open(options);
+  ASSERT_FALSE(client);
+  EXPECT_EQ(client.error().category, ErrorCategory::usage);
+}
+
+TEST(ClientOpen, TheCatalogIsOpenedByTheFirstFieldCallAndAMissingDirectoryFailsThere) {
+  auto options = test_options("unused");
+  options.catalog = keyward::testing::scratch_dir("client") + "/no-such-dir/catalog.db";
+  auto client = open_test_client(options);
+  ASSERT_TRUE(client) << "a client that never uses fields never opens the catalog";
+  auto field = client->field(api_testing::field_options("tenant:missing", "payments"));
+  ASSERT_FALSE(field);
+  EXPECT_EQ(field.error().category, ErrorCategory::io);
+  EXPECT_EQ(field.error().exit_code(), 1);
+}
+
+TEST(ClientOpen, AMovedClientKeepsWorking) {
+  auto client = open_test_client("moved");
+  ASSERT_TRUE(client);
+  Client moved = std::move(*client);
+  EXPECT_TRUE(moved.newest_kek_version("payments"));
+}
+
+TEST(ErrorVocabulary, ExitCodesFollowTheInterface) {
+  EXPECT_EQ((Error{ErrorCategory::usage, "", std::nullopt}.exit_code()), 2);
+  EXPECT_EQ((Error{ErrorCategory::token, "", std::nullopt}.exit_code()), 3);
+  EXPECT_EQ((Error{ErrorCategory::authentication, "", std::nullopt}.exit_code()), 1);
+  EXPECT_EQ((Error{ErrorCategory::io, "", std::nullopt}.exit_code()), 1);
+  EXPECT_EQ(category_name(ErrorCategory::corrupt_input), "corrupt-input");
+  auto prefixed = Error{ErrorCategory::policy, "refused", 5ul}.with_context("line 3");
+  EXPECT_EQ(prefixed.message, "line 3: refused");
+  EXPECT_EQ(prefixed.category, ErrorCategory::policy);
+  EXPECT_EQ(prefixed.ck_rv, 5ul);
+}
+
+}  // namespace
+}  // namespace keyward

@@ -1,0 +1,18 @@
+#include "tools/keyward/open_client.h"
+
+#include <unistd.h>
+
+#include "tools/common/cli.h"
+
+namespace keyward::cli {
+
+Result<Client> open_client(const TokenOptions& token, ClientOptions options) {
+  KW_TRY(parse_token_option(token.uri));
+  options.token_uris = {token.uri};
+  options.allow_pin_value = true;  // parse_token_option refused one from argv; KEYWARD_TOKEN may carry one
+  options.allow_pin_prompt = isatty(0) == 1;
+  options.accept_module_limits = token.accept_module_limits;
+  return Client::open(options);
+}
+
+}  // namespace keyward::cli
