@@ -12,7 +12,7 @@
 #include "hierarchy/key_hierarchy.h"
 #include "hierarchy/open_hierarchy.h"
 #include "keyward/client_options.h"
-#include "keyward/key_service.h"
+#include "keyward/internal/key_service.h"
 
 namespace keyward::internal {
 

@@ -8,7 +8,7 @@
 #include "envelope/envelope_file.h"
 #include "envelope/key_slots.h"
 #include "hierarchy/envelope_keys.h"
-#include "keyward/key_service.h"
+#include "keyward/internal/key_service.h"
 #include "catalog/sqlite_catalog.h"
 #include "tests/support/hierarchy_fixture.h"
 

@@ -1,6 +1,6 @@
 // KeyService under races (issue 9): a writer straddling a retire, racing first encrypts of one
 // scope, readers while KEK versions come and go, and the expected-scope check.
-#include "keyward/key_service.h"
+#include "keyward/internal/key_service.h"
 
 #include <sqlite3.h>
 

@@ -1,4 +1,4 @@
-#include "keyward/key_service.h"
+#include "keyward/internal/key_service.h"
 
 #include "hierarchy/envelope_keys.h"
 
