@@ -11,9 +11,9 @@ namespace keyward {
 Result<Field> Client::field(const FieldOptions& options) const {
   return internal::guarded([&]() -> Result<Field> {
     if (options.scope.empty() && !options.decrypt_any_scope)
-      return make_error(ErrorCategory::usage, "FieldOptions::scope is empty: name the DEK scope (e.g. "
-                                              "tenant:acme/table:users/column:email), or set decrypt_any_scope for a "
-                                              "reader of every scope");
+      return make_error(ErrorCategory::usage, "empty field scope: name the DEK scope (e.g. "
+                                              "tenant:acme/table:users/column:email); only a reader of every scope "
+                                              "(decrypt_any_scope) goes without one");
     KW_TRY(envelope::validate_context(options.context));
     KW_ASSIGN_OR_RETURN(auto* keys, core_->key_service());
     return Field(std::make_shared<internal::FieldCore>(core_, *keys, options));

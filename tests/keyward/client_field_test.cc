@@ -23,6 +23,7 @@ TEST(ClientFields, RandomizedValuesRoundTripAndDiffer) {
   ASSERT_TRUE(client);
   auto field = client->field(column("tenant:acme/users/email"));
   ASSERT_TRUE(field) << field.error().message;
+  EXPECT_EQ(field->scope(), "tenant:acme/users/email");
   auto first = field->encrypt("alice@example.com");
   auto second = field->encrypt("alice@example.com");
   ASSERT_TRUE(first) << first.error().message;
