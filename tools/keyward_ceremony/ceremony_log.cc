@@ -7,7 +7,7 @@
 
 namespace keyward::cli {
 
-class CeremonyLog::Signer : public hierarchy::TranscriptSigner {
+class CeremonyLog::Signer : public ceremony::TranscriptSigner {
  public:
   explicit Signer(std::unique_ptr<p11::TokenSigner> token_signer) : token_signer_(std::move(token_signer)) {}
   Result<std::vector<std::uint8_t>> sign(std::span<const std::uint8_t> data) override { return token_signer_->sign(data); }
@@ -28,7 +28,7 @@ void add_ceremony_options(CLI::App& command, CeremonyOptions& options, bool reco
 }
 
 Result<CeremonyLog> CeremonyLog::open(const CeremonyOptions& options, TokenContext& context) {
-  KW_ASSIGN_OR_RETURN(bool created, hierarchy::ensure_transcript_key(*context.hierarchy));
+  KW_ASSIGN_OR_RETURN(bool created, ceremony::ensure_transcript_key(*context.hierarchy));
   (void)created;
   KW_ASSIGN_OR_RETURN(auto pin, context.connection->copy_user_pin_for_second_library());
   KW_ASSIGN_OR_RETURN(auto token_signer,
@@ -37,11 +37,11 @@ Result<CeremonyLog> CeremonyLog::open(const CeremonyOptions& options, TokenConte
   log.path_ = options.transcript_path;
   log.signer_ = std::make_shared<Signer>(std::move(token_signer));
   const auto& info = context.connection->token().info();
-  hierarchy::TranscriptParty party{options.operator_name, options.witness_name,
+  ceremony::TranscriptParty party{options.operator_name, options.witness_name,
                                    {{"label", info.label}, {"serial", info.serial}, {"model", info.model},
                                     {"manufacturer", info.manufacturer}}};
-  KW_ASSIGN_OR_RETURN(auto writer, hierarchy::TranscriptWriter::open(log.path_, *log.signer_, std::move(party)));
-  log.writer_ = std::make_shared<hierarchy::TranscriptWriter>(std::move(writer));
+  KW_ASSIGN_OR_RETURN(auto writer, ceremony::TranscriptWriter::open(log.path_, *log.signer_, std::move(party)));
+  log.writer_ = std::make_shared<ceremony::TranscriptWriter>(std::move(writer));
   return log;
 }
 

@@ -30,7 +30,7 @@ class CeremonyLog {
   CeremonyLog() = default;
   std::string path_;
   std::shared_ptr<Signer> signer_;
-  std::shared_ptr<hierarchy::TranscriptWriter> writer_;
+  std::shared_ptr<ceremony::TranscriptWriter> writer_;
 };
 
 }  // namespace keyward::cli

@@ -39,18 +39,18 @@ Result<std::vector<std::string>> write_shares(const InitCommand& command, const 
     KW_ASSIGN_OR_RETURN(auto read, p11::read_pin(command.passphrase_source, "custodian passphrase"));
     passphrase = std::move(read);
   }
-  hierarchy::RandomSource token_rng = [&](std::span<std::uint8_t> out) -> Status {
+  ceremony::RandomSource token_rng = [&](std::span<std::uint8_t> out) -> Status {
     KW_ASSIGN_OR_RETURN(auto random, hierarchy.pool().run([&](p11::Session& s) { return s.generate_random(out.size()); }));
     std::copy(random.reveal().begin(), random.reveal().end(), out.begin());
     return {};
   };
-  KW_ASSIGN_OR_RETURN(auto shares, hierarchy::split_secret(material, command.threshold, command.shares, token_rng));
-  out_set_id = hierarchy::new_share_set_id();
+  KW_ASSIGN_OR_RETURN(auto shares, ceremony::split_secret(material, command.threshold, command.shares, token_rng));
+  out_set_id = ceremony::new_share_set_id();
   WrittenShares written;
   for (const auto& share : shares) {
-    hierarchy::ShareMetadata metadata{version, share.index, static_cast<std::uint8_t>(command.threshold),
+    ceremony::ShareMetadata metadata{version, share.index, static_cast<std::uint8_t>(command.threshold),
                                       static_cast<std::uint8_t>(command.shares), out_set_id, kcv};
-    auto text = hierarchy::encode_share_file(metadata, share, passphrase ? &*passphrase : nullptr);
+    auto text = ceremony::encode_share_file(metadata, share, passphrase ? &*passphrase : nullptr);
     if (!text) {
       written.remove_all();
       return std::unexpected(text.error());
@@ -109,7 +109,7 @@ int run_init(const InitCommand& command) {
     }
     KW_ASSIGN_OR_RETURN(std::uint32_t version, hierarchy.next_root_version(command.new_version));
     KW_ASSIGN_OR_RETURN(auto material, hierarchy.root_material_from_token_rng());
-    KW_ASSIGN_OR_RETURN(std::string kcv, hierarchy::kw_fingerprint_of(material));
+    KW_ASSIGN_OR_RETURN(std::string kcv, ceremony::kw_fingerprint_of(material));
     std::string set_id;
     KW_ASSIGN_OR_RETURN(auto paths, write_shares(command, material, hierarchy, version, kcv, set_id));
     auto root = hierarchy.import_root(material, version);

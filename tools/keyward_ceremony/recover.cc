@@ -20,22 +20,22 @@ constexpr std::string_view kTool = "keyward-ceremony";
 
 // Reads and recombines the shares, and checks the result's KCV on the CPU: all before any token
 // is touched, so a bad share set creates nothing.
-Result<std::pair<SecretBytes, hierarchy::ShareMetadata>> recombine(const RecoverCommand& command) {
-  hierarchy::PassphraseProvider passphrase = [&](const std::string& source) -> Result<SecretBytes> {
+Result<std::pair<SecretBytes, ceremony::ShareMetadata>> recombine(const RecoverCommand& command) {
+  ceremony::PassphraseProvider passphrase = [&](const std::string& source) -> Result<SecretBytes> {
     if (command.passphrase_source.empty())
       return make_error(ErrorCategory::usage, source + " is sealed: give --passphrase-source (file:PATH, env:NAME or prompt)");
     return p11::read_pin(command.passphrase_source, "passphrase for " + source);
   };
-  std::vector<hierarchy::ShareFile> files;
+  std::vector<ceremony::ShareFile> files;
   for (const auto& path : command.share_files) {
     KW_ASSIGN_OR_RETURN(auto text, read_small_file(path, 64 * 1024));
-    auto file = hierarchy::decode_share_file(text, path, passphrase);
+    auto file = ceremony::decode_share_file(text, path, passphrase);
     OPENSSL_cleanse(text.data(), text.size());
     if (!file) return std::unexpected(file.error());
     files.push_back(std::move(*file));
   }
-  KW_ASSIGN_OR_RETURN(auto material, hierarchy::recombine_share_files(files));
-  KW_ASSIGN_OR_RETURN(std::string kcv, hierarchy::kw_fingerprint_of(material));
+  KW_ASSIGN_OR_RETURN(auto material, ceremony::recombine_share_files(files));
+  KW_ASSIGN_OR_RETURN(std::string kcv, ceremony::kw_fingerprint_of(material));
   const auto& metadata = files.front().metadata;
   if (kcv != metadata.root_kcv)
     return make_error(ErrorCategory::authentication, "the shares recombine to a key with KCV " + kcv + ", not the root's " +
