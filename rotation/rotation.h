@@ -1,8 +1,9 @@
 // Rotation: rewrap every DEK under a new KEK version inside the token, without touching data.
 //
 // start → a new KEK version becomes the one new DEKs go under; older versions still decrypt.
-// run   → (rotation_run.h; worker processes in worker_processes.h) catalog DEKs in batches (each batch one transaction, guarded by the version it expects, so a
-//         killed run resumes with no loss) and envelope key sections in place (two-slot switch).
+// run   → catalog DEKs in batches (each batch one transaction, guarded by the version it expects, so a
+//         killed run resumes with no loss) and envelope key sections in place (two-slot switch);
+//         the whole run in rotation_run.h, its worker processes in worker_processes.h.
 // retire→ an old version is destroyed in the token only after a complete run (rotation_runs.h) and
 //         when nothing references it (rotation_retire.cc); shred in rotation_shred.h.
 // Every rewrap happens in the token: unwrap under the old KEK into a sensitive session object, wrap
