@@ -11,7 +11,7 @@
 #include "hierarchy/kek_blob.h"
 #include "base/json_fields.h"
 
-namespace keyward::hierarchy {
+namespace keyward::ceremony {
 namespace {
 
 constexpr std::string_view kFormat = "keyward-root-share/v1";
@@ -20,7 +20,7 @@ std::string sha256_hex_prefix(std::string_view text, std::size_t hex_chars) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha256(), nullptr);
-  return to_hex(std::span<const std::uint8_t>(digest, length)).substr(0, hex_chars);
+  return hierarchy::to_hex(std::span<const std::uint8_t>(digest, length)).substr(0, hex_chars);
 }
 
 nlohmann::json metadata_json(const ShareMetadata& m) {
@@ -40,7 +40,7 @@ Error corrupt(const std::string& source, const std::string& what) {
 std::string new_share_set_id() {
   std::vector<std::uint8_t> id(16);
   RAND_bytes(id.data(), 16);
-  return to_hex(id);
+  return hierarchy::to_hex(id);
 }
 
 Result<std::string> encode_share_file(const ShareMetadata& metadata, const Share& share, const SecretBytes* passphrase) {
@@ -49,10 +49,10 @@ Result<std::string> encode_share_file(const ShareMetadata& metadata, const Share
     const std::string associated = metadata_json(metadata).dump();
     KW_ASSIGN_OR_RETURN(auto sealed, envelope::seal_with_passphrase(share.value, *passphrase, bytes_of(associated)));
     j["sealed"] = {{"kdf", "scrypt"},          {"n", sealed.scrypt_n},   {"r", sealed.scrypt_r},
-                   {"p", sealed.scrypt_p},     {"salt", to_hex(sealed.salt)}, {"cipher", "AES-256-GCM"},
-                   {"nonce", to_hex(sealed.nonce)}, {"ciphertext", to_hex(sealed.ciphertext)}};
+                   {"p", sealed.scrypt_p},     {"salt", hierarchy::to_hex(sealed.salt)}, {"cipher", "AES-256-GCM"},
+                   {"nonce", hierarchy::to_hex(sealed.nonce)}, {"ciphertext", hierarchy::to_hex(sealed.ciphertext)}};
   } else {
-    j["share"] = to_hex(share.value.reveal());
+    j["share"] = hierarchy::to_hex(share.value.reveal());
   }
   j["checksum"] = sha256_hex_prefix(j.dump(), 16);
   std::string text = j.dump(2) + "\n";
@@ -67,8 +67,8 @@ Result<std::string> encode_share_file(const ShareMetadata& metadata, const Share
 Result<ShareFile> decode_share_file(std::string_view text, const std::string& source, const PassphraseProvider& passphrase) {
   auto j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return fail(corrupt(source, "not JSON — the file is damaged or not a share"));
-  if (string_field(j, "format") != kFormat) return fail(corrupt(source, "not a keyward root share (format " + std::string(kFormat) + ")"));
-  const std::string checksum = string_field(j, "checksum");
+  if (hierarchy::string_field(j, "format") != kFormat) return fail(corrupt(source, "not a keyward root share (format " + std::string(kFormat) + ")"));
+  const std::string checksum = hierarchy::string_field(j, "checksum");
   nlohmann::json without = j;
   without.erase("checksum");
   if (checksum.empty() || sha256_hex_prefix(without.dump(), 16) != checksum)
@@ -87,9 +87,9 @@ Result<ShareFile> decode_share_file(std::string_view text, const std::string& so
     if (j.contains("sealed")) {
       const auto& s = j.at("sealed");
       envelope::PassphraseSealed sealed;
-      KW_ASSIGN_OR_RETURN(sealed.salt, from_hex(s.at("salt").get<std::string>()));
-      KW_ASSIGN_OR_RETURN(sealed.nonce, from_hex(s.at("nonce").get<std::string>()));
-      KW_ASSIGN_OR_RETURN(sealed.ciphertext, from_hex(s.at("ciphertext").get<std::string>()));
+      KW_ASSIGN_OR_RETURN(sealed.salt, hierarchy::from_hex(s.at("salt").get<std::string>()));
+      KW_ASSIGN_OR_RETURN(sealed.nonce, hierarchy::from_hex(s.at("nonce").get<std::string>()));
+      KW_ASSIGN_OR_RETURN(sealed.ciphertext, hierarchy::from_hex(s.at("ciphertext").get<std::string>()));
       sealed.scrypt_n = s.at("n").get<std::uint64_t>();
       sealed.scrypt_r = s.at("r").get<std::uint32_t>();
       sealed.scrypt_p = s.at("p").get<std::uint32_t>();
@@ -100,7 +100,7 @@ Result<ShareFile> decode_share_file(std::string_view text, const std::string& so
       file.share.value = std::move(*opened);
     } else {
       auto& hex = j.at("share").get_ref<std::string&>();
-      KW_ASSIGN_OR_RETURN(auto raw, from_hex(hex));
+      KW_ASSIGN_OR_RETURN(auto raw, hierarchy::from_hex(hex));
       file.share.value = SecretBytes::copy_of(raw);
       OPENSSL_cleanse(raw.data(), raw.size());
       OPENSSL_cleanse(hex.data(), hex.size());
@@ -138,4 +138,4 @@ Result<SecretBytes> recombine_share_files(const std::vector<ShareFile>& files) {
   return combine_shares(shares);
 }
 
-}  // namespace keyward::hierarchy
+}  // namespace keyward::ceremony

@@ -16,7 +16,7 @@
 #include "base/error.h"
 #include "base/secret_bytes.h"
 
-namespace keyward::hierarchy {
+namespace keyward::ceremony {
 
 struct ShareMetadata {
   std::uint32_t root_version = 0;
@@ -49,4 +49,4 @@ Result<SecretBytes> recombine_share_files(const std::vector<ShareFile>& files);
 // A random share-set ID (32 hex characters).
 std::string new_share_set_id();
 
-}  // namespace keyward::hierarchy
+}  // namespace keyward::ceremony

@@ -16,7 +16,7 @@
 #include "hierarchy/kek_blob.h"
 #include "base/json_fields.h"
 
-namespace keyward::hierarchy {
+namespace keyward::ceremony {
 namespace {
 
 const std::string kGenesis(64, '0');
@@ -26,7 +26,7 @@ std::string sha256_hex(std::string_view bytes) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr);
-  return to_hex(std::span<const std::uint8_t>(digest, length));
+  return hierarchy::to_hex(std::span<const std::uint8_t>(digest, length));
 }
 
 std::string base64(std::span<const std::uint8_t> bytes) {
@@ -111,18 +111,18 @@ Result<TranscriptSummary> verify_transcript(const std::string& path, const std::
     if (line.is_discarded() || !line.is_object()) return fail(broken(number, "not a JSON object"));
     // Lines are written in canonical form; any other byte sequence (even whitespace) is an edit.
     if (line.dump() != text) return fail(broken(number, "not in canonical form (the line was edited)"));
-    if (unsigned_field(line, "seq") != std::optional<std::uint64_t>(number - 1))
+    if (hierarchy::unsigned_field(line, "seq") != std::optional<std::uint64_t>(number - 1))
       return fail(broken(number, "sequence number is not " + std::to_string(number - 1) + " (line inserted, removed or reordered)"));
-    if (string_field(line, "prev") != previous_hash)
+    if (hierarchy::string_field(line, "prev") != previous_hash)
       return fail(broken(number, "does not chain to the previous line (a line before it was changed, removed or inserted)"));
     if (number == 1) {
-      summary.public_key_pem = string_field(line, "public_key");
-      if (string_field(line, "algorithm") != kAlgorithm) return fail(broken(number, "unknown signature algorithm"));
+      summary.public_key_pem = hierarchy::string_field(line, "public_key");
+      if (hierarchy::string_field(line, "algorithm") != kAlgorithm) return fail(broken(number, "unknown signature algorithm"));
       key = load_public_key(public_key_pem.value_or(summary.public_key_pem));
       if (!key) return fail(broken(number, "the signer's public key does not parse"));
       summary.public_key_sha256 = key_fingerprint(key.get());
     }
-    auto signature = unbase64(string_field(line, "sig"));
+    auto signature = unbase64(hierarchy::string_field(line, "sig"));
     if (!signature || !signature_valid(key.get(), canonical_without_sig(line), *signature))
       return fail(broken(number, "signature does not verify (line changed, or signed by another key)"));
     previous_hash = sha256_hex(text);
@@ -228,4 +228,4 @@ Result<bool> TranscriptWriter::write_line(nlohmann::json line, bool header) {
   return true;
 }
 
-}  // namespace keyward::hierarchy
+}  // namespace keyward::ceremony

@@ -19,7 +19,7 @@
 
 #include "base/error.h"
 
-namespace keyward::hierarchy {
+namespace keyward::ceremony {
 
 class TranscriptSigner {
  public:
@@ -71,4 +71,4 @@ struct TranscriptSummary {
 // Errors: authentication, naming the line number and what is wrong.
 Result<TranscriptSummary> verify_transcript(const std::string& path, const std::optional<std::string>& public_key_pem);
 
-}  // namespace keyward::hierarchy
+}  // namespace keyward::ceremony

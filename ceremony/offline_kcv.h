@@ -7,8 +7,8 @@
 #include "base/error.h"
 #include "base/secret_bytes.h"
 
-namespace keyward::hierarchy {
+namespace keyward::ceremony {
 
 Result<std::string> kw_fingerprint_of(const SecretBytes& key);
 
-}  // namespace keyward::hierarchy
+}  // namespace keyward::ceremony

@@ -2,7 +2,7 @@
 
 #include <set>
 
-namespace keyward::hierarchy {
+namespace keyward::ceremony {
 
 std::uint8_t gf256_multiply(std::uint8_t a, std::uint8_t b) {
   // Russian-peasant multiplication modulo x^8+x^4+x^3+x+1 with masks instead of branches.
@@ -78,4 +78,4 @@ Result<SecretBytes> combine_shares(const std::vector<const Share*>& shares) {
   return secret;
 }
 
-}  // namespace keyward::hierarchy
+}  // namespace keyward::ceremony

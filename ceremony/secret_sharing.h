@@ -13,7 +13,7 @@
 #include "base/error.h"
 #include "base/secret_bytes.h"
 
-namespace keyward::hierarchy {
+namespace keyward::ceremony {
 
 struct Share {
   std::uint8_t index = 0;  // x-coordinate, 1..255
@@ -35,4 +35,4 @@ Result<SecretBytes> combine_shares(const std::vector<const Share*>& shares);
 std::uint8_t gf256_multiply(std::uint8_t a, std::uint8_t b);
 std::uint8_t gf256_inverse(std::uint8_t a);  // inverse(0) = 0
 
-}  // namespace keyward::hierarchy
+}  // namespace keyward::ceremony

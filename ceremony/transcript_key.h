@@ -4,9 +4,9 @@
 
 #include "hierarchy/key_hierarchy.h"
 
-namespace keyward::hierarchy {
+namespace keyward::ceremony {
 
 // Creates keyward/transcript-signer if the token lacks it. Returns true if it was created now.
-Result<bool> ensure_transcript_key(KeyHierarchy& hierarchy);
+Result<bool> ensure_transcript_key(hierarchy::KeyHierarchy& hierarchy);
 
-}  // namespace keyward::hierarchy
+}  // namespace keyward::ceremony

@@ -122,7 +122,7 @@ Result<ModuleProfile::UnwrapPins> probe_unwrap_pins(p11::Session& session) {
 
 std::vector<std::string> ModuleProfile::missing() const {
   std::vector<std::string> out;
-  if (!copyable) out.push_back("CKA_COPYABLE (C_CopyObject could copy a key into a looser policy)");
+  if (!copyable) out.push_back("CKA_COPYABLE (the token could copy a key into an object with a looser policy)");
   if (!allowed_mechanisms)
     out.push_back("CKA_ALLOWED_MECHANISMS (a KEK could be used with a weaker wrap mechanism)");
   if (!unwrap_template)
@@ -135,7 +135,7 @@ std::vector<std::string> ModuleProfile::missing() const {
   if (!unextractable_enforced)
     out.push_back("CKA_EXTRACTABLE=false is not enforced by the token's wrap operation (any wrapping key can export a root or KEK)");
   if (!modifiable_enforced)
-    out.push_back("CKA_MODIFIABLE=false is not enforced by C_SetAttributeValue (labels can be changed)");
+    out.push_back("CKA_MODIFIABLE=false is not enforced when attributes are set (labels can be changed)");
   return out;
 }
 

@@ -23,7 +23,7 @@ struct ModuleProfile {
   bool unwrap_template = true;     // CKA_UNWRAP_TEMPLATE, accepted and enforced on unwrap
   bool data_objects = true;        // private CKO_DATA token objects (where KEK blobs are kept)
   bool unextractable_enforced = true;  // wrapping refuses a key with CKA_EXTRACTABLE=false
-  bool modifiable_enforced = true;     // C_SetAttributeValue refuses any change when CKA_MODIFIABLE=false
+  bool modifiable_enforced = true;     // setting an attribute is refused when CKA_MODIFIABLE=false
 
   // What a wrapping key's CKA_UNWRAP_TEMPLATE can pin on the keys unwrapped under it (measured; not
   // part of complete(): keyward relies on none of them but the mechanisms pin, which it uses where

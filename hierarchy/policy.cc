@@ -185,8 +185,8 @@ std::vector<Expectation> transcript_private_flags(const ModuleProfile& profile) 
       {CKA_PRIVATE, true, "visible only after login"},
       {CKA_SENSITIVE, true, "the signing key can never be read out"},
       {CKA_EXTRACTABLE, false, "the signing key cannot be wrapped out of the token"},
-      {CKA_COPYABLE, false, "no C_CopyObject into a copy with a looser policy"},
-      {CKA_MODIFIABLE, false, "no C_SetAttributeValue to loosen the policy later"},
+      {CKA_COPYABLE, false, "no copy of the object with a looser policy"},
+      {CKA_MODIFIABLE, false, "no attribute change to loosen the policy later"},
       {CKA_SIGN, true, "its one job: sign transcript lines"},
       {CKA_SIGN_RECOVER, false, "no signature-with-recovery oracle"},
       {CKA_DECRYPT, false, "no decryption with the signing key"},
@@ -199,7 +199,7 @@ std::vector<Expectation> transcript_private_flags(const ModuleProfile& profile) 
 
 std::vector<Expectation> transcript_public_flags(const ModuleProfile& profile) {
   std::vector<Expectation> flags = {
-      {CKA_COPYABLE, false, "no C_CopyObject of the signer's public key"},
+      {CKA_COPYABLE, false, "no copy of the signer's public key"},
       {CKA_MODIFIABLE, false, "the signer's public key cannot be swapped for another in place"},
       {CKA_VERIFY, true, "its one job: verify transcript signatures"},
       {CKA_VERIFY_RECOVER, false, "no recovery mode"},
@@ -239,8 +239,8 @@ std::vector<Expectation> wrapping_key_flags(const ModuleProfile& profile) {
       {CKA_PRIVATE, true, "visible only after login: an unauthenticated session cannot even find it"},
       {CKA_SENSITIVE, true, "CKA_VALUE can never be read out in plaintext"},
       {CKA_EXTRACTABLE, false, "cannot be wrapped out of the token under any key (key export)"},
-      {CKA_COPYABLE, false, "no C_CopyObject into a copy with a looser policy"},
-      {CKA_MODIFIABLE, false, "no C_SetAttributeValue to loosen the policy later"},
+      {CKA_COPYABLE, false, "no copy of the object with a looser policy"},
+      {CKA_MODIFIABLE, false, "no attribute change to loosen the policy later"},
       {CKA_WRAP, true, "its one job: wrap keys"},
       {CKA_UNWRAP, true, "its one job: unwrap keys"},
       {CKA_ENCRYPT, false, "wrap/encrypt conflict (Clulow 2003): no encrypting chosen data"},

@@ -5,12 +5,13 @@
 #include <future>
 #include <set>
 
+#include "base/files.h"
 #include "envelope/key_slots.h"
 #include "hierarchy/envelope_keys.h"
 #include "hierarchy/labels.h"
 #include "hierarchy/token_objects.h"
 
-namespace keyward::hierarchy {
+namespace keyward::rotation {
 namespace {
 
 std::int64_t now_seconds() {
@@ -19,13 +20,13 @@ std::int64_t now_seconds() {
 
 }  // namespace
 
-Result<std::uint32_t> rotation_target(KeyHierarchy& hierarchy, const std::string& family) {
+Result<std::uint32_t> rotation_target(hierarchy::KeyHierarchy& hierarchy, const std::string& family) {
   KW_ASSIGN_OR_RETURN(std::uint32_t newest, hierarchy.latest_kek_version(family));
   if (newest == 0) return make_error(ErrorCategory::not_found, "no KEK family '" + family + "' on the token");
   return newest;
 }
 
-Result<KekCreated> start_rotation(KeyHierarchy& hierarchy, Catalog& catalog, const std::string& family) {
+Result<hierarchy::KekCreated> start_rotation(hierarchy::KeyHierarchy& hierarchy, hierarchy::Catalog& catalog, const std::string& family) {
   KW_ASSIGN_OR_RETURN(auto previous, catalog.rotation(family));
   if (previous && previous->finished == 0) {
     KW_ASSIGN_OR_RETURN(auto counts, catalog.count_by_version(family));
@@ -43,12 +44,25 @@ Result<KekCreated> start_rotation(KeyHierarchy& hierarchy, Catalog& catalog, con
     KW_ASSIGN_OR_RETURN(auto versions, catalog.kek_versions(family));
     bool retired = false;
     for (const auto& record : versions)
-      if (record.version == v && record.state == KekState::retired) retired = true;
-    if (!retired) KW_TRY(catalog.set_kek_version({family, v, KekState::decrypt_only, 0, 0}));
+      if (record.version == v && record.state == hierarchy::KekState::retired) retired = true;
+    if (!retired) KW_TRY(catalog.set_kek_version({family, v, hierarchy::KekState::decrypt_only, 0, 0}));
   }
-  KW_TRY(catalog.set_kek_version({family, target, KekState::active, 0, 0}));
+  KW_TRY(catalog.set_kek_version({family, target, hierarchy::KekState::active, 0, 0}));
   KW_TRY(catalog.set_rotation({family, target, now_seconds(), 0}));
   return created;
+}
+
+std::string rotation_blob_path(const std::string& catalog_location, const hierarchy::KekRef& ref) {
+  return catalog_location + "." + ref.family + "-v" + std::to_string(ref.version) + ".kekblob";
+}
+
+Result<StartedRotation> start_rotation_with_backup(hierarchy::KeyHierarchy& hierarchy, hierarchy::Catalog& catalog,
+                                                   const std::string& catalog_location, const std::string& family) {
+  KW_ASSIGN_OR_RETURN(auto created, start_rotation(hierarchy, catalog, family));
+  StartedRotation started{std::move(created), ""};
+  started.blob_path = rotation_blob_path(catalog_location, started.created.info.ref);
+  KW_TRY(cli::write_new_file(started.blob_path, started.created.blob.to_json(), 0600));
+  return started;
 }
 
 Shard shard_of(unsigned index, unsigned count) {
@@ -67,12 +81,12 @@ Shard shard_of(unsigned index, unsigned count) {
   return shard;
 }
 
-Result<std::uint64_t> rewrap_catalog(KeyHierarchy& hierarchy, Catalog& catalog, const std::string& family,
+Result<std::uint64_t> rewrap_catalog(hierarchy::KeyHierarchy& hierarchy, hierarchy::Catalog& catalog, const std::string& family,
                                      std::uint32_t target, const Shard& shard, std::size_t batch_size,
                                      const ProgressCallback& progress, std::uint64_t max_rewraps) {
   // Shard bounds are exclusive; the only IDs no shard covers are all-zero and all-FF, which random
   // 128-bit DEK IDs are not (probability 2^-127).
-  const KekRef to{family, target};
+  const hierarchy::KekRef to{family, target};
   auto fetch_after = [&](const envelope::DekId& cursor) {
     return catalog.next_rewrap_batch(family, target, cursor, batch_size, shard.before);
   };
@@ -90,14 +104,14 @@ Result<std::uint64_t> rewrap_catalog(KeyHierarchy& hierarchy, Catalog& catalog, 
   };
   KW_ASSIGN_OR_RETURN(auto batch, fetch_after(shard.after));
   while (!batch.empty()) {
-    std::vector<KeyHierarchy::WrappedUnder> inputs;
+    std::vector<hierarchy::KeyHierarchy::WrappedUnder> inputs;
     inputs.reserve(batch.size());
     for (const auto& record : batch) inputs.push_back({record.kek_version, record.wrapped});
     KW_ASSIGN_OR_RETURN(auto new_wrapped, hierarchy.rewrap_deks_in_token(inputs, to));
-    std::vector<Rewrap> rewraps;
+    std::vector<hierarchy::Rewrap> rewraps;
     rewraps.reserve(batch.size());
     for (std::size_t i = 0; i < batch.size(); ++i)
-      rewraps.push_back(Rewrap{batch[i].dek_id, batch[i].kek_version, target, std::move(new_wrapped[i])});
+      rewraps.push_back(hierarchy::Rewrap{batch[i].dek_id, batch[i].kek_version, target, std::move(new_wrapped[i])});
     KW_TRY(settle());
     if (max_rewraps != 0 && rewrapped + rewraps.size() >= max_rewraps) {
       committing = std::async(std::launch::deferred, [&catalog, r = std::move(rewraps)] { return catalog.apply_rewraps(r); });
@@ -110,7 +124,7 @@ Result<std::uint64_t> rewrap_catalog(KeyHierarchy& hierarchy, Catalog& catalog, 
   return rewrapped;
 }
 
-Result<std::vector<FamilyStatus>> rotation_status(KeyHierarchy& hierarchy, Catalog& catalog) {
+Result<std::vector<FamilyStatus>> rotation_status(hierarchy::KeyHierarchy& hierarchy, hierarchy::Catalog& catalog) {
   KW_ASSIGN_OR_RETURN(auto keks, hierarchy.list_keks());
   std::map<std::string, FamilyStatus> families;
   for (const auto& kek : keks) {
@@ -129,4 +143,4 @@ Result<std::vector<FamilyStatus>> rotation_status(KeyHierarchy& hierarchy, Catal
   return out;
 }
 
-}  // namespace keyward::hierarchy
+}  // namespace keyward::rotation

@@ -11,7 +11,7 @@
 #include "hierarchy/labels.h"
 #include "rotation/rotation.h"
 
-namespace keyward::hierarchy {
+namespace keyward::rotation {
 namespace {
 
 // The escrow blob is the only way back once the version is destroyed: created 0600 whatever the
@@ -60,23 +60,23 @@ bool covers(const std::vector<std::string>& roots, const std::string& path) {
   });
 }
 
-std::string describe(const RunRecord& run) {
+std::string describe(const hierarchy::RunRecord& run) {
   std::string paths;
   for (const auto& p : run.paths) paths += (paths.empty() ? "" : ", ") + p;
   return "run " + std::to_string(run.run_id) + " (to v" + std::to_string(run.target_version) + ", " +
-         run_outcome_name(run.outcome) + "; catalog" + (paths.empty() ? " only, no envelope paths" : " and " + paths) + ")";
+         hierarchy::run_outcome_name(run.outcome) + "; catalog" + (paths.empty() ? " only, no envelope paths" : " and " + paths) + ")";
 }
 
 // Why `facts` do not allow retiring, or "" if they do.
-std::string refusal(const RetireFacts& facts, const std::vector<std::string>& earlier_paths) {
+std::string refusal(const hierarchy::RetireFacts& facts, const std::vector<std::string>& earlier_paths) {
   std::vector<std::string> reasons;
   const std::string v = "v" + std::to_string(facts.version);
   if (!facts.newest_run_after) {
     reasons.push_back("no keyward-rotate run has been made since " + v + " stopped being the newest version");
-  } else if (facts.newest_run_after->outcome != RunOutcome::complete) {
+  } else if (facts.newest_run_after->outcome != hierarchy::RunOutcome::complete) {
     const auto& run = *facts.newest_run_after;
     reasons.push_back("the newest run since then, " + describe(run) + ", did not complete" +
-                      (run.outcome == RunOutcome::running ? " (it is still running, or was killed)" : ": " + run.reason));
+                      (run.outcome == hierarchy::RunOutcome::running ? " (it is still running, or was killed)" : ": " + run.reason));
   } else {
     std::vector<std::string> uncovered;
     for (const auto& path : earlier_paths)
@@ -102,15 +102,15 @@ std::string refusal(const RetireFacts& facts, const std::vector<std::string>& ea
 
 }  // namespace
 
-Result<RetireReport> retire_kek_version(KeyHierarchy& hierarchy, Catalog& catalog, const std::string& family,
+Result<RetireReport> retire_kek_version(hierarchy::KeyHierarchy& hierarchy, hierarchy::Catalog& catalog, const std::string& family,
                                         std::uint32_t version, const RetireOptions& options) {
-  const std::string label = kek_label(family, version);
+  const std::string label = hierarchy::kek_label(family, version);
   KW_ASSIGN_OR_RETURN(std::uint32_t newest, rotation_target(hierarchy, family));
   if (version >= newest)
     return make_error(ErrorCategory::usage, "v" + std::to_string(version) + " is the newest version of '" + family +
                                                 "': start a rotation before retiring it");
   KW_ASSIGN_OR_RETURN(auto keks, hierarchy.list_keks());
-  const bool in_token = std::any_of(keks.begin(), keks.end(), [&](const KekInfo& k) {
+  const bool in_token = std::any_of(keks.begin(), keks.end(), [&](const hierarchy::KekInfo& k) {
     return k.ref.family == family && k.ref.version == version;
   });
   if (options.escrow_path && ::access(options.escrow_path->c_str(), F_OK) == 0)
@@ -123,7 +123,7 @@ Result<RetireReport> retire_kek_version(KeyHierarchy& hierarchy, Catalog& catalo
     if (run.target_version > version) earlier_paths.insert(earlier_paths.end(), run.paths.begin(), run.paths.end());
 
   RetireReport report;
-  KW_TRY(catalog.retire_if(family, version, [&](const RetireFacts& facts) -> Status {
+  KW_TRY(catalog.retire_if(family, version, [&](const hierarchy::RetireFacts& facts) -> Status {
     report.already_retired_in_catalog = facts.already_retired;
     if (facts.already_retired) return {};  // marked by an earlier retire that stopped before the token
     if (!in_token) return make_error(ErrorCategory::not_found, "the token holds no " + label);
@@ -152,14 +152,14 @@ Result<RetireReport> retire_kek_version(KeyHierarchy& hierarchy, Catalog& catalo
   const std::string resume = label + " is marked retired in the catalog but still on the token: fix this and run the "
                              "same retire again to finish";
   if (options.escrow_path) {
-    auto blob = hierarchy.export_kek(KekRef{family, version});
+    auto blob = hierarchy.export_kek(hierarchy::KekRef{family, version});
     if (!blob) return fail(std::move(blob).error().with_context(resume));
     if (auto written = write_escrow_durably(*options.escrow_path, blob->to_json()); !written)
       return fail(std::move(written).error().with_context(resume));
   }
-  if (auto destroyed = hierarchy.destroy_kek(KekRef{family, version}); !destroyed)
+  if (auto destroyed = hierarchy.destroy_kek(hierarchy::KekRef{family, version}); !destroyed)
     return fail(std::move(destroyed).error().with_context(resume));
   return report;
 }
 
-}  // namespace keyward::hierarchy
+}  // namespace keyward::rotation

@@ -13,7 +13,7 @@
 #include "envelope/key_slots.h"
 #include "hierarchy/envelope_keys.h"
 
-namespace keyward::hierarchy {
+namespace keyward::rotation {
 namespace fs = std::filesystem;
 namespace {
 
@@ -88,7 +88,7 @@ bool is_damaged_data(const Error& error) {
   }
 }
 
-Result<RunPlan> plan_rotation_run(KeyHierarchy& hierarchy, Catalog& catalog, const std::string& only_family) {
+Result<RunPlan> plan_rotation_run(hierarchy::KeyHierarchy& hierarchy, hierarchy::Catalog& catalog, const std::string& only_family) {
   KW_ASSIGN_OR_RETURN(auto families, rotation_status(hierarchy, catalog));
   RunPlan plan;
   for (const auto& family : families) {
@@ -105,7 +105,7 @@ Result<RunPlan> plan_rotation_run(KeyHierarchy& hierarchy, Catalog& catalog, con
   return plan;
 }
 
-Result<ActiveRun> begin_rotation_run(Catalog& catalog, RunPlan plan, const std::vector<std::string>& paths) {
+Result<ActiveRun> begin_rotation_run(hierarchy::Catalog& catalog, RunPlan plan, const std::vector<std::string>& paths) {
   ActiveRun run;
   for (const auto& path : paths) {
     std::error_code error;
@@ -122,7 +122,7 @@ Result<ActiveRun> begin_rotation_run(Catalog& catalog, RunPlan plan, const std::
   return run;
 }
 
-Result<FileRotation> rewrap_run_files(KeyHierarchy& hierarchy, Catalog& catalog, const ActiveRun& run,
+Result<FileRotation> rewrap_run_files(hierarchy::KeyHierarchy& hierarchy, hierarchy::Catalog& catalog, const ActiveRun& run,
                                       const ProgressCallback& progress) {
   FileRotation result;
   std::vector<std::string> files;
@@ -131,7 +131,7 @@ Result<FileRotation> rewrap_run_files(KeyHierarchy& hierarchy, Catalog& catalog,
   for (const auto& [family, id] : run.run_ids) every_run.push_back(id);
   // Directories that could not be listed: recorded against every family (they may hold any).
   for (const auto& failure : result.failures)
-    KW_TRY(catalog.record_run_file(every_run, {failure.path, FileOutcome::failed, "", 0, failure.error.message}));
+    KW_TRY(catalog.record_run_file(every_run, {failure.path, hierarchy::FileOutcome::failed, "", 0, failure.error.message}));
 
   auto fail_file = [&](const std::string& path, const std::string& family, std::uint32_t version, Error error) -> Status {
     std::vector<std::int64_t> ids = every_run;
@@ -139,7 +139,7 @@ Result<FileRotation> rewrap_run_files(KeyHierarchy& hierarchy, Catalog& catalog,
       ids.clear();
       if (auto id = run.run_ids.find(family); id != run.run_ids.end()) ids.push_back(id->second);
     }
-    KW_TRY(catalog.record_run_file(ids, {path, FileOutcome::failed, family, version, error.message}));
+    KW_TRY(catalog.record_run_file(ids, {path, hierarchy::FileOutcome::failed, family, version, error.message}));
     result.failures.push_back({path, family, std::move(error)});
     return {};
   };
@@ -167,23 +167,23 @@ Result<FileRotation> rewrap_run_files(KeyHierarchy& hierarchy, Catalog& catalog,
     if (id != run.run_ids.end()) ids.push_back(id->second);
     if (target == run.plan.targets.end() || section.kek_version >= target->second) {
       ++result.skipped;
-      KW_TRY(catalog.record_run_file(ids, {file, FileOutcome::current, section.kek_family, section.kek_version, ""}));
+      KW_TRY(catalog.record_run_file(ids, {file, hierarchy::FileOutcome::current, section.kek_family, section.kek_version, ""}));
       continue;
     }
-    if (auto rewrapped = rewrap_envelope_key_section(hierarchy, file, KekRef{section.kek_family, target->second}); !rewrapped) {
+    if (auto rewrapped = hierarchy::rewrap_envelope_key_section(hierarchy, file, hierarchy::KekRef{section.kek_family, target->second}); !rewrapped) {
       KW_TRY(fail_file(file, section.kek_family, section.kek_version, rewrapped.error()));
       continue;
     }
     ++result.rewrapped;
-    KW_TRY(catalog.record_run_file(ids, {file, FileOutcome::rewrapped, section.kek_family, target->second, ""}));
+    KW_TRY(catalog.record_run_file(ids, {file, hierarchy::FileOutcome::rewrapped, section.kek_family, target->second, ""}));
   }
   return result;
 }
 
-Result<std::vector<RunRecord>> finish_rotation_run(Catalog& catalog, const ActiveRun& run,
+Result<std::vector<hierarchy::RunRecord>> finish_rotation_run(hierarchy::Catalog& catalog, const ActiveRun& run,
                                                    const std::map<std::string, Error>& catalog_errors,
                                                    const FileRotation& files) {
-  std::vector<RunRecord> records;
+  std::vector<hierarchy::RunRecord> records;
   for (const auto& [family, run_id] : run.run_ids) {
     const std::uint32_t target = run.plan.targets.at(family);
     std::vector<std::string> reasons;
@@ -202,7 +202,7 @@ Result<std::vector<RunRecord>> finish_rotation_run(Catalog& catalog, const Activ
     for (const auto& r : reasons) reason += (reason.empty() ? "" : "; ") + r;
     const bool complete = reasons.empty();
     KW_TRY(catalog.finish_run(run_id, left == 0 && !catalog_errors.contains(family),
-                              complete ? RunOutcome::complete : RunOutcome::incomplete, reason));
+                              complete ? hierarchy::RunOutcome::complete : hierarchy::RunOutcome::incomplete, reason));
     if (complete) {
       KW_ASSIGN_OR_RETURN(auto rotation, catalog.rotation(family));
       if (rotation && rotation->finished == 0 && rotation->target_version <= target) {
@@ -220,4 +220,4 @@ Result<std::vector<RunRecord>> finish_rotation_run(Catalog& catalog, const Activ
   return records;
 }
 
-}  // namespace keyward::hierarchy
+}  // namespace keyward::rotation

@@ -15,14 +15,14 @@
 #include "hierarchy/key_hierarchy.h"
 #include "rotation/rotation.h"
 
-namespace keyward::hierarchy {
+namespace keyward::rotation {
 
 struct RunPlan {
   std::map<std::string, std::uint32_t> targets;  // family → target (its newest version on the token)
   std::map<std::string, std::uint64_t> pending;  // family → catalog DEKs below the target
 };
 // Families with a KEK on the token (only `only_family` if not empty; not_found if it has none).
-Result<RunPlan> plan_rotation_run(KeyHierarchy& hierarchy, Catalog& catalog, const std::string& only_family);
+Result<RunPlan> plan_rotation_run(hierarchy::KeyHierarchy& hierarchy, hierarchy::Catalog& catalog, const std::string& only_family);
 
 struct ActiveRun {
   RunPlan plan;
@@ -30,7 +30,7 @@ struct ActiveRun {
   std::vector<std::string> paths;               // absolute and normalised, as recorded
 };
 // Records a running run per family. `paths` must each be a file or a directory (usage error otherwise).
-Result<ActiveRun> begin_rotation_run(Catalog& catalog, RunPlan plan, const std::vector<std::string>& paths);
+Result<ActiveRun> begin_rotation_run(hierarchy::Catalog& catalog, RunPlan plan, const std::vector<std::string>& paths);
 
 struct FileFailure {
   std::string path;
@@ -45,17 +45,17 @@ struct FileRotation {
 // Walks the run's paths (following symbolic links, each directory and file once) and rewraps every
 // envelope key section under an older version of a family of the run, recording each file in the
 // catalog as soon as it is done. Fails only when the catalog cannot record progress.
-Result<FileRotation> rewrap_run_files(KeyHierarchy& hierarchy, Catalog& catalog, const ActiveRun& run,
+Result<FileRotation> rewrap_run_files(hierarchy::KeyHierarchy& hierarchy, hierarchy::Catalog& catalog, const ActiveRun& run,
                                       const ProgressCallback& progress);
 
 // Closes the run's records. A family's run is complete when its catalog phase succeeded (no entry in
 // `catalog_errors`), no catalog DEK of it is left below the target, and no file failure concerns it;
 // then its rotation is marked finished. Returns the records as stored.
-Result<std::vector<RunRecord>> finish_rotation_run(Catalog& catalog, const ActiveRun& run,
+Result<std::vector<hierarchy::RunRecord>> finish_rotation_run(hierarchy::Catalog& catalog, const ActiveRun& run,
                                                    const std::map<std::string, Error>& catalog_errors,
                                                    const FileRotation& files);
 
 // Damaged data (1) rather than infrastructure (3): a file that cannot be rewrapped because of its bytes.
 bool is_damaged_data(const Error& error);
 
-}  // namespace keyward::hierarchy
+}  // namespace keyward::rotation

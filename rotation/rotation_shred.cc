@@ -2,16 +2,16 @@
 
 #include <algorithm>
 
-namespace keyward::hierarchy {
+namespace keyward::rotation {
 
-Result<ShredReport> shred_scope(KeyHierarchy& hierarchy, Catalog& catalog, const std::string& scope,
+Result<ShredReport> shred_scope(hierarchy::KeyHierarchy& hierarchy, hierarchy::Catalog& catalog, const std::string& scope,
                                 const std::optional<std::string>& kek_family) {
   KW_ASSIGN_OR_RETURN(auto deks, catalog.deks_for_scope(scope));
   if (kek_family) {
     KW_ASSIGN_OR_RETURN(auto counts, catalog.count_by_version(*kek_family));
     std::uint64_t under_family = 0, own = 0;
     for (const auto& [version, count] : counts) under_family += count;
-    own = static_cast<std::uint64_t>(std::count_if(deks.begin(), deks.end(), [&](const DekRecord& d) { return d.kek_family == *kek_family; }));
+    own = static_cast<std::uint64_t>(std::count_if(deks.begin(), deks.end(), [&](const hierarchy::DekRecord& d) { return d.kek_family == *kek_family; }));
     if (under_family > own)
       return make_error(ErrorCategory::policy,
                         "refusing to destroy KEK family '" + *kek_family + "': " + std::to_string(under_family - own) +
@@ -28,7 +28,7 @@ Result<ShredReport> shred_scope(KeyHierarchy& hierarchy, Catalog& catalog, const
     for (const auto& kek : keks) {
       if (kek.ref.family != *kek_family) continue;
       KW_TRY(hierarchy.destroy_kek(kek.ref));
-      KW_TRY(catalog.set_kek_version({kek.ref.family, kek.ref.version, KekState::retired, 0, 0}));
+      KW_TRY(catalog.set_kek_version({kek.ref.family, kek.ref.version, hierarchy::KekState::retired, 0, 0}));
       report.keks_destroyed.push_back(kek.ref);
     }
     KW_TRY(catalog.shred_scope("kek:" + *kek_family, "keyward-rotate shred"));
@@ -41,4 +41,4 @@ Result<ShredReport> shred_scope(KeyHierarchy& hierarchy, Catalog& catalog, const
   return report;
 }
 
-}  // namespace keyward::hierarchy
+}  // namespace keyward::rotation

@@ -10,19 +10,19 @@
 #include "catalog/catalog.h"
 #include "hierarchy/key_hierarchy.h"
 
-namespace keyward::hierarchy {
+namespace keyward::rotation {
 
 struct ShredReport {
   std::size_t deks_destroyed = 0;
-  std::vector<KekRef> keks_destroyed;
-  std::vector<Catalog::Residue> residues;  // copies that could not be removed (yet)
+  std::vector<hierarchy::KekRef> keks_destroyed;
+  std::vector<hierarchy::Catalog::Residue> residues;  // copies that could not be removed (yet)
   bool complete() const { return residues.empty(); }
 };
 
 // Shreds `scope`. With `kek_family`, every version of that family is destroyed in the token too,
 // which is refused (policy) while a DEK of another scope is wrapped under it: a family is the
 // scope's own only if nothing else uses it.
-Result<ShredReport> shred_scope(KeyHierarchy& hierarchy, Catalog& catalog, const std::string& scope,
+Result<ShredReport> shred_scope(hierarchy::KeyHierarchy& hierarchy, hierarchy::Catalog& catalog, const std::string& scope,
                                 const std::optional<std::string>& kek_family);
 
-}  // namespace keyward::hierarchy
+}  // namespace keyward::rotation

@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-namespace keyward::hierarchy {
+namespace keyward::ceremony {
 namespace {
 
 Status openssl_random(std::span<std::uint8_t> out) {
@@ -112,4 +112,4 @@ TEST(BackupShare, MixedSetsDuplicatesAndTooFewAreRefused) {
 }
 
 }  // namespace
-}  // namespace keyward::hierarchy
+}  // namespace keyward::ceremony

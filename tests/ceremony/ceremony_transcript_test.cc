@@ -11,7 +11,7 @@
 
 #include "tests/support/test_token.h"
 
-namespace keyward::hierarchy {
+namespace keyward::ceremony {
 namespace {
 
 // A software ECDSA P-256 signer for tests (the ceremony signs in the token through libp11).
@@ -123,4 +123,4 @@ TEST(CeremonyTranscript, AnotherKeyIsRefused) {
 }
 
 }  // namespace
-}  // namespace keyward::hierarchy
+}  // namespace keyward::ceremony

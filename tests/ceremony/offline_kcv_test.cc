@@ -7,12 +7,12 @@
 
 #include "hierarchy/kek_blob.h"
 
-namespace keyward::hierarchy {
+namespace keyward::ceremony {
 namespace {
 
 // The worked example of docs/KEY-POLICY.md, so the document and the code cannot drift apart.
 TEST(OfflineKcv, MatchesTheDocumentedWorkedExample) {
-  auto key = from_hex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
+  auto key = hierarchy::from_hex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
   ASSERT_TRUE(key);
   auto kcv = kw_fingerprint_of(SecretBytes::copy_of(*key));
   ASSERT_TRUE(kcv);
@@ -27,4 +27,4 @@ TEST(OfflineKcv, MatchesTheDocumentedWorkedExample) {
 TEST(OfflineKcv, RefusesOtherKeySizes) { EXPECT_FALSE(kw_fingerprint_of(SecretBytes(16))); }
 
 }  // namespace
-}  // namespace keyward::hierarchy
+}  // namespace keyward::ceremony

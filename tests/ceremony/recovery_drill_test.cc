@@ -8,12 +8,12 @@
 #include "ceremony/offline_kcv.h"
 #include "tests/support/hierarchy_fixture.h"
 
-namespace keyward::hierarchy {
+namespace keyward::ceremony {
 namespace {
 
 TEST(RecoveryDrill, ThreeOfFiveOntoASecondToken) {
   if (!keyward::testing::can_make_more_tokens()) GTEST_SKIP() << "NSS softoken has one database token per directory";
-  auto* env = testing::hierarchy_env();
+  auto* env = hierarchy::testing::hierarchy_env();
   ASSERT_NE(env, nullptr);
   // Backed-up root v2 on the first token.
   auto version = env->hierarchy->next_root_version(true);
@@ -42,7 +42,7 @@ TEST(RecoveryDrill, ThreeOfFiveOntoASecondToken) {
   auto second_token = keyward::testing::make_another_token("keyward-drill");
   auto connection = p11::Connection::open(second_token.parsed_uri());
   ASSERT_TRUE(connection) << connection.error().message;
-  KeyHierarchy second(std::make_shared<p11::SessionPool>(*connection));
+  hierarchy::KeyHierarchy second(std::make_shared<p11::SessionPool>(*connection));
   auto recovered_material = combine_shares({&(*shares)[4], &(*shares)[0], &(*shares)[2]});
   ASSERT_TRUE(recovered_material);
   auto recovered = second.import_root(*recovered_material, *version);
@@ -65,4 +65,4 @@ TEST(RecoveryDrill, ThreeOfFiveOntoASecondToken) {
 }
 
 }  // namespace
-}  // namespace keyward::hierarchy
+}  // namespace keyward::ceremony

@@ -8,7 +8,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace keyward;
   std::string text(reinterpret_cast<const char*>(data), size);
-  auto parsed = hierarchy::decode_share_file(text, "fuzz", [](const std::string&) -> Result<SecretBytes> {
+  auto parsed = ceremony::decode_share_file(text, "fuzz", [](const std::string&) -> Result<SecretBytes> {
     return SecretBytes::copy_of(std::vector<std::uint8_t>{'p', 'a', 's', 's', 'w', 'o', 'r', 'd'});
   });
   (void)parsed;
@@ -17,8 +17,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
 std::vector<std::vector<std::uint8_t>> fuzz_seeds() {
   using namespace keyward;
-  hierarchy::Share share{1, SecretBytes(32)};
-  hierarchy::ShareMetadata metadata{1, 1, 2, 3, "00112233445566778899aabbccddeeff", "0011223344556677"};
-  auto plain = hierarchy::encode_share_file(metadata, share, nullptr);
+  ceremony::Share share{1, SecretBytes(32)};
+  ceremony::ShareMetadata metadata{1, 1, 2, 3, "00112233445566778899aabbccddeeff", "0011223344556677"};
+  auto plain = ceremony::encode_share_file(metadata, share, nullptr);
   return {std::vector<std::uint8_t>(plain->begin(), plain->end())};
 }

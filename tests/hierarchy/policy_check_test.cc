@@ -302,7 +302,7 @@ TEST(PolicyCheck, FlagsATranscriptKeyWithTheModulesDefaults) {
     ASSERT_TRUE(lease->session().destroy_object(pair.second));
   }
   // keyward's own transcript key conforms.
-  auto created = ensure_transcript_key(*env->hierarchy);
+  auto created = ceremony::ensure_transcript_key(*env->hierarchy);
   ASSERT_TRUE(created) << created.error().message;
   EXPECT_TRUE(*created);
   auto after = verify_token_policy(*env->hierarchy);

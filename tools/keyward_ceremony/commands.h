@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "ceremony/ceremony_log.h"
 #include "tools/common/token_context.h"
 
 namespace keyward::cli {
@@ -21,6 +22,11 @@ struct CeremonyOptions {
 // `records`: the command changes the token, so it always appends to a transcript (default
 // ceremony-transcript.jsonl); read-only commands record only when --transcript is given.
 void add_ceremony_options(CLI::App& command, CeremonyOptions& options, bool records = true);
+// Opens the transcript the options name on the token of `context`.
+Result<ceremony::CeremonyLog> open_ceremony_log(const CeremonyOptions& options, TokenContext& context);
+// With --so-pin-source: initialises the token the URI names first and prints where its user PIN went.
+Status initialize_token_if_asked(const TokenOptions& token, const std::string& so_pin_source,
+                                 const std::string& user_pin_out);
 
 struct InitCommand {
   CeremonyOptions common;

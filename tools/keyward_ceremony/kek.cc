@@ -1,17 +1,9 @@
 // keyward-ceremony kek create|list|export|import
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <nlohmann/json.hpp>
-
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
-#include "hierarchy/labels.h"
-#include "tools/common/cli.h"
 #include "base/files.h"
-#include "tools/keyward_ceremony/ceremony_log.h"
+#include "ceremony/kek_ceremony.h"
+#include "tools/common/cli.h"
 #include "tools/keyward_ceremony/commands.h"
 
 namespace keyward::cli {
@@ -19,63 +11,39 @@ namespace {
 
 constexpr std::string_view kTool = "keyward-ceremony";
 
-nlohmann::json kcv_json(const hierarchy::KeyCheckValue& kcv) {
-  nlohmann::json j{{"kw_fingerprint", kcv.kw_fingerprint}};
-  if (kcv.check_value) j["check_value"] = *kcv.check_value;
-  return j;
-}
-
 int kek_create(const KekCommand& command) {
   auto context = open_token(command.common.token);
   if (!context) return report(kTool, context.error());
-  auto log = CeremonyLog::open(command.common, *context);
+  auto log = open_ceremony_log(command.common, *context);
   if (!log) return report(kTool, log.error());
   auto created = context->hierarchy->create_kek(command.family);
   if (!created) {
     (void)log->record_failure("kek-create", created.error());
     return report(kTool, created.error());
   }
-  const auto& info = created->info;
   // The blob beside the transcript: the KEK's backup, ciphertext under the root.
-  std::string blob_path = log->output_dir() + "/" + command.family + "-v" + std::to_string(info.ref.version) + ".kekblob";
-  if (auto written = write_new_file(blob_path, created->blob.to_json(), 0600); !written) return report(kTool, written.error());
-  auto recorded = log->record("kek-create", {{"label", info.ref.label()},
-                                            {"kek", info.ref.family},
-                                            {"version", info.ref.version},
-                                            {"kcv", kcv_json(info.kcv)},
-                                            {"root_version", created->blob.root_version},
-                                            {"blob_file", blob_path},
-                                            {"blob", nlohmann::json::parse(created->blob.to_json())},
-                                            {"blob_on_token", info.blob_on_token}});
-  if (!recorded) return report(kTool, recorded.error());
-  std::cout << "created " << info.ref.label() << " (KCV " << info.kcv.kw_fingerprint << "), blob written to "
-            << blob_path << "\n";
+  auto blob_path = ceremony::write_kek_blob_file(log->output_dir(), *created);
+  if (!blob_path) return report(kTool, blob_path.error());
+  if (auto recorded = log->record("kek-create", ceremony::kek_create_record(*created, *blob_path)); !recorded)
+    return report(kTool, recorded.error());
+  std::cout << "created " << created->info.ref.label() << " (KCV " << created->info.kcv.kw_fingerprint
+            << "), blob written to " << *blob_path << "\n";
   return kExitOk;
 }
 
 int kek_list(const KekCommand& command) {
   auto context = open_token(command.common.token);
   if (!context) return report(kTool, context.error());
-  auto keks = context->hierarchy->list_keks();
+  auto keks = ceremony::list_keks_with_state(*context->hierarchy);
   if (!keks) return report(kTool, keks.error());
-  // The newest version of a family is the active one; older versions stay for decryption.
-  std::map<std::string, std::uint32_t> latest;
-  for (const auto& k : *keks) latest[k.ref.family] = std::max(latest[k.ref.family], k.ref.version);
-  nlohmann::json out = nlohmann::json::array();
-  for (const auto& k : *keks) {
-    const char* state = k.ref.version == latest[k.ref.family] ? "active" : "decrypt-only";
-    out.push_back({{"name", k.ref.family}, {"version", k.ref.version}, {"label", k.ref.label()}, {"state", state},
-                   {"kcv", kcv_json(k.kcv)}, {"blob_on_token", k.blob_on_token}});
-  }
   if (command.common.json) {
-    std::cout << out.dump(2) << "\n";
+    std::cout << ceremony::kek_list_json(*keks).dump(2) << "\n";
     return kExitOk;
   }
   if (keks->empty()) std::cout << "no KEKs on the token (create one with: keyward-ceremony kek create NAME)\n";
-  for (const auto& row : out) {
-    std::cout << row["label"].get<std::string>() << "  " << row["state"].get<std::string>()
-              << "  KCV " << row["kcv"]["kw_fingerprint"].get<std::string>() << "\n";
-  }
+  for (const auto& k : *keks)
+    std::cout << k.info.ref.label() << "  " << (k.active ? "active" : "decrypt-only") << "  KCV "
+              << k.info.kcv.kw_fingerprint << "\n";
   return kExitOk;
 }
 
@@ -94,22 +62,19 @@ int kek_export(const KekCommand& command) {
 }
 
 int kek_import(const KekCommand& command) {
-  auto text = read_small_file(command.file);
-  if (!text) return report(kTool, text.error());
-  auto blob = hierarchy::KekBlob::from_json(*text);
-  if (!blob) return report(kTool, blob.error().with_context(command.file));
+  auto blob = ceremony::read_kek_blob_file(command.file);
+  if (!blob) return report(kTool, blob.error());
   auto context = open_token(command.common.token);
   if (!context) return report(kTool, context.error());
-  auto log = CeremonyLog::open(command.common, *context);
+  auto log = open_ceremony_log(command.common, *context);
   if (!log) return report(kTool, log.error());
   auto imported = context->hierarchy->import_kek(*blob);
   if (!imported) {
     (void)log->record_failure("kek-import", imported.error());
     return report(kTool, imported.error());
   }
-  auto recorded = log->record("kek-import", {{"label", imported->ref.label()}, {"kcv", kcv_json(imported->kcv)},
-                                            {"from_file", command.file}, {"root_version", blob->root_version}});
-  if (!recorded) return report(kTool, recorded.error());
+  if (auto recorded = log->record("kek-import", ceremony::kek_import_record(*imported, command.file, *blob)); !recorded)
+    return report(kTool, recorded.error());
   std::cout << "imported " << imported->ref.label() << " (KCV " << imported->kcv.kw_fingerprint << ", matches the blob)\n";
   return kExitOk;
 }

@@ -25,7 +25,7 @@ int run_transcript_verify(const TranscriptCommand& command) {
     if (!pem) return report("keyward-ceremony", pem.error());
     key = *pem;
   }
-  auto summary = hierarchy::verify_transcript(command.file, key);
+  auto summary = ceremony::verify_transcript(command.file, key);
   if (!summary) return report("keyward-ceremony", summary.error());
   std::cout << "transcript OK: " << summary->lines << " lines, chain and signatures verify\n"
             << "  head hash:          " << summary->head_hash << "\n"

@@ -1,11 +1,9 @@
 // keyward-ceremony verify: every keyward object, and every secret key, on the token against the key policy.
-#include <nlohmann/json.hpp>
-
 #include <iostream>
 
+#include "ceremony/policy_record.h"
 #include "hierarchy/policy_check.h"
 #include "tools/common/cli.h"
-#include "tools/keyward_ceremony/ceremony_log.h"
 #include "tools/keyward_ceremony/commands.h"
 
 namespace keyward::cli {
@@ -23,17 +21,9 @@ int run_verify(const VerifyCommand& command) {
   auto result = hierarchy::verify_token_policy(*context->hierarchy);
   if (!result) return report("keyward-ceremony", result.error());
 
-  nlohmann::json out;
-  out["ok"] = result->ok();
-  out["module_limits"] = result->module_limits;
-  for (const auto& check : result->objects) {
-    nlohmann::json object{{"label", check.label}, {"kind", check.kind}, {"ok", check.ok()}};
-    for (const auto& d : check.deviations)
-      object["deviations"].push_back({{"attribute", d.attribute}, {"expected", d.expected}, {"actual", d.actual}, {"why", d.why}});
-    out["objects"].push_back(object);
-  }
+  const auto out = ceremony::policy_report_json(*result);
   if (!command.common.transcript_path.empty()) {
-    auto log = CeremonyLog::open(command.common, *context);
+    auto log = open_ceremony_log(command.common, *context);
     if (!log) return report("keyward-ceremony", log.error());
     if (auto recorded = log->record("verify", out); !recorded) return report("keyward-ceremony", recorded.error());
   }

@@ -3,24 +3,27 @@
 #include <memory>
 
 #include "catalog/sqlite_catalog.h"
+#include "rotation/worker_processes.h"
 #include "tools/common/token_context.h"
 #include "tools/keyward_rotate/commands.h"
 
 namespace keyward::cli {
 
-struct RotateContext {
+struct RotateContext final : rotation::WorkerSession {
   TokenContext token;
-  std::unique_ptr<hierarchy::SqliteCatalog> catalog;
+  std::unique_ptr<hierarchy::SqliteCatalog> catalog_file;
+  hierarchy::KeyHierarchy& hierarchy() override { return *token.hierarchy; }
+  hierarchy::Catalog& catalog() override { return *catalog_file; }
 };
 
 // Rotation processes are short-lived and use one session, so they rewrap with session copies of the
 // KEKs (HierarchyOptions::session_kek_copies_for_rewrap): a copy lives as long as that one session.
-inline Result<RotateContext> open_rotate_context(const RotateOptions& options) {
-  RotateContext context;
+inline Result<std::unique_ptr<RotateContext>> open_rotate_context(const RotateOptions& options) {
+  auto context = std::make_unique<RotateContext>();
   TokenOptions token = options.token;
   token.session_kek_copies_for_rewrap = true;
-  KW_ASSIGN_OR_RETURN(context.token, open_token(token, 1));
-  KW_ASSIGN_OR_RETURN(context.catalog, hierarchy::SqliteCatalog::open(options.catalog));
+  KW_ASSIGN_OR_RETURN(context->token, open_token(token, 1));
+  KW_ASSIGN_OR_RETURN(context->catalog_file, hierarchy::SqliteCatalog::open(options.catalog));
   return context;
 }
 

@@ -13,10 +13,10 @@ namespace keyward::cli {
 int run_retire(const RotateOptions& options) {
   auto context = open_rotate_context(options);
   if (!context) return report("keyward-rotate", context.error());
-  hierarchy::RetireOptions retire;
+  rotation::RetireOptions retire;
   if (!options.escrow.empty()) retire.escrow_path = options.escrow;
   retire.accept_data_loss = options.accept_data_loss;
-  auto retired = hierarchy::retire_kek_version(*context->token.hierarchy, *context->catalog, options.kek_family, options.version, retire);
+  auto retired = rotation::retire_kek_version((*context)->hierarchy(), (*context)->catalog(), options.kek_family, options.version, retire);
   if (!retired) return report("keyward-rotate", retired.error());
   const std::string label = hierarchy::kek_label(options.kek_family, options.version);
   if (retired->deks_lost || retired->files_lost)
@@ -40,7 +40,7 @@ int run_shred(const RotateOptions& options) {
   if (!context) return report("keyward-rotate", context.error());
   std::optional<std::string> family;
   if (!options.kek_family.empty()) family = options.kek_family;
-  auto shredded = hierarchy::shred_scope(*context->token.hierarchy, *context->catalog, options.scope, family);
+  auto shredded = rotation::shred_scope((*context)->hierarchy(), (*context)->catalog(), options.scope, family);
   if (!shredded) return report("keyward-rotate", shredded.error());
   std::cout << "shredded scope '" << options.scope << "': " << shredded->deks_destroyed << " DEK(s) destroyed";
   if (!shredded->keks_destroyed.empty())

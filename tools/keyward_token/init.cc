@@ -1,4 +1,4 @@
-// keyward-token init: C_InitToken + C_InitPIN on the module's first free slot, PINs read from files.
+// keyward-token init: initialise the module's first free slot as a token and set its user PIN, PINs read from files.
 #include <iostream>
 
 #include "pkcs11/module.h"

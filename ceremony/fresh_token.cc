@@ -1,19 +1,17 @@
-#include "tools/keyward_ceremony/fresh_token.h"
+#include "ceremony/fresh_token.h"
 
 #include <openssl/crypto.h>
 #include <unistd.h>
 
+#include "base/files.h"
 #include "pkcs11/module.h"
 #include "pkcs11/pin_source.h"
 #include "pkcs11/token_setup.h"
-#include "tools/common/cli.h"
-#include "base/files.h"
 
-namespace keyward::cli {
+namespace keyward::ceremony {
 
-Result<std::string> initialize_token_from_uri(const std::string& uri_text, const std::string& so_pin_source,
+Result<FreshToken> initialize_fresh_token_for(const p11::TokenUri& uri, const std::string& so_pin_source,
                                               const std::string& user_pin_out) {
-  KW_ASSIGN_OR_RETURN(auto uri, parse_token_option(uri_text));
   if (!uri.token_label())
     return make_error(ErrorCategory::usage, "to initialise a token, its URI must name the new label (token=...)");
   std::string pin_path = user_pin_out;
@@ -26,7 +24,7 @@ Result<std::string> initialize_token_from_uri(const std::string& uri_text, const
   // The PIN file first (O_EXCL): if it cannot be written, the token is left untouched.
   std::string text(reinterpret_cast<const char*>(user_pin.reveal().data()), user_pin.size());
   text += "\n";
-  auto written = write_new_file(pin_path, text, 0600);
+  auto written = cli::write_new_file(pin_path, text, 0600);
   OPENSSL_cleanse(text.data(), text.size());
   KW_TRY(written);
   auto token = p11::initialize_fresh_token(module, *uri.token_label(), so_pin, user_pin);
@@ -34,7 +32,7 @@ Result<std::string> initialize_token_from_uri(const std::string& uri_text, const
     ::unlink(pin_path.c_str());
     return std::unexpected(std::move(token).error());
   }
-  return "initialised token " + token->info().describe() + "; user PIN written to " + pin_path + " (mode 0600)";
+  return FreshToken{token->info().describe(), pin_path};
 }
 
-}  // namespace keyward::cli
+}  // namespace keyward::ceremony
