@@ -52,5 +52,7 @@ write_basic_package_version_file(${CMAKE_BINARY_DIR}/keywardConfigVersion.cmake
 install(FILES ${CMAKE_BINARY_DIR}/keywardConfig.cmake ${CMAKE_BINARY_DIR}/keywardConfigVersion.cmake
   DESTINATION ${keyward_cmake_dir})
 
+# keyward.pc finds its prefix relative to itself (pkg-config's pcfiledir): a prefix chosen at install time works.
+file(RELATIVE_PATH keyward_pc_to_prefix /p/${CMAKE_INSTALL_LIBDIR}/pkgconfig /p)
 configure_file(${PROJECT_SOURCE_DIR}/cmake/keyward.pc.in ${CMAKE_BINARY_DIR}/keyward.pc @ONLY)
 install(FILES ${CMAKE_BINARY_DIR}/keyward.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

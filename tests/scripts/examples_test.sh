@@ -18,8 +18,9 @@ internal=$(cd "$prefix/include" && find . -mindepth 1 | grep -vE '^\./keyward(/[
 [ -z "$internal" ] && pass "only public headers are installed (include/keyward/*.h)" || flunk "internal headers installed: $internal"
 # Every public header compiles on its own, with nothing but the prefix on the include path.
 for header in "$prefix"/include/keyward/*.h; do
-  expect_status 0 "$(basename "$header") is self-contained" -- \
-    g++ -std=c++23 -fsyntax-only -Wall -Wextra -Werror -x c++ -I"$prefix/include" "$header"
+  name=$(basename "$header")
+  expect_status 0 "$name is self-contained" -- bash -c \
+    "echo '#include <keyward/$name>' | g++ -std=c++23 -fsyntax-only -Wall -Wextra -Werror -x c++ -I'$prefix/include' -"
 done
 # The shared library exports the public API only: no internal layer, no standard-library instance.
 nm -D --defined-only --demangle "$prefix/lib/libkeyward.so" | awk '{ $1 = ""; $2 = ""; sub(/^  /, ""); print }' \
