@@ -162,6 +162,8 @@ Result<DekCache::Lease> DekCache::get_or_load(const KeyView& key, std::uint64_t 
 
 template <class Predicate>
 void DekCache::erase_everywhere(const Predicate& matches) {
+  // Counted before erasing: a holder of derived keys that reads the new count afterwards drops them.
+  invalidations_.fetch_add(1, std::memory_order_acq_rel);
   for (std::size_t i = 0; i < shard_count_; ++i) {
     Shard& shard = shards_[i];
     std::lock_guard lock(shard.mutex);

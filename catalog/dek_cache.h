@@ -28,6 +28,7 @@
 // LRU splice and an atomic reference count increment.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -120,6 +121,13 @@ class DekCache {
   std::size_t size() const;
   DekCacheStats stats() const;
 
+  // For layers that keep keys derived from this cache's DEKs (KeyService's ScopeKeyCache): the same
+  // limits and clock, and a counter that changes whenever invalidate_*() or clear() ran, so that
+  // they drop what they derived from a DEK that was invalidated here. Thread-safe.
+  const DekCacheLimits& limits() const { return limits_; }
+  TimePoint now() const { return clock_(); }
+  std::uint64_t invalidations() const { return invalidations_.load(std::memory_order_acquire); }
+
  private:
   // A borrowed (kek family, version, DEK ID), for lookups without building a DekCacheKey.
   struct KeyView {
@@ -193,6 +201,7 @@ class DekCache {
   Clock clock_;
   std::size_t shard_count_ = 1;
   std::unique_ptr<Shard[]> shards_;
+  std::atomic<std::uint64_t> invalidations_{0};
   mutable std::mutex observer_mutex_;
   std::shared_ptr<const WipeObserver> wipe_observer_;
 };
