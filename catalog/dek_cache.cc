@@ -195,6 +195,13 @@ void DekCache::invalidate_dek(const envelope::DekId& dek_id) {
   erase_everywhere([&](const DekCacheKey& key) { return key.dek_id == dek_id; });
 }
 
+void DekCache::evict(const DekCacheKey& key) {
+  const KeyView view{key.kek_family, key.kek_version, key.dek_id};
+  Shard& shard = shard_for(KeyHash{}(view));
+  std::lock_guard lock(shard.mutex);
+  if (auto it = shard.entries.find(view); it != shard.entries.end()) erase_locked(shard, it);
+}
+
 void DekCache::clear() {
   erase_everywhere([](const DekCacheKey&) { return true; });
 }

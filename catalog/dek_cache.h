@@ -113,6 +113,10 @@ class DekCache {
   void invalidate_version(std::string_view kek_family, std::uint32_t kek_version);
   void invalidate_dek(const envelope::DekId& dek_id);
   void clear();
+  // Drops the entry for `key` because a holder of keys derived from it found it past a limit (its
+  // own count of uses, bytes or time): the next get() unwraps the DEK again. Not an invalidation
+  // (invalidations() is unchanged): nothing derived from the DEK is wrong, only used up.
+  void evict(const DekCacheKey& key);
 
   // Installs the hook that sees every DEK this cache loads being wiped (for DEKs loaded after
   // the call). Thread-safe.

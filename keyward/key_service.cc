@@ -65,6 +65,11 @@ Result<ScopeKeyRef> KeyService::load(const DekRecord& record, std::uint64_t byte
   return with_field_key(record, *dek, older);
 }
 
+void KeyService::evict_dek(const ScopeKey& used_up) {
+  const DekRecord& record = used_up.record;
+  cache_.evict(DekCacheKey{record.kek_family, record.kek_version, record.dek_id});
+}
+
 Result<ScopeKeyRef> KeyService::revalidated(const ScopeKeyRef& cached, const DekRecord& record, bool active,
                                             DekCache::TimePoint read_at) {
   // Same DEK, same row: keep the derived keys; only the note may have changed (a rotation started).
@@ -81,6 +86,7 @@ Result<ScopeKeyRef> KeyService::shared_key_for_encryption(std::string_view scope
   const std::uint64_t seen = generation();
   auto found = keys_.find_scope(scope, bytes, cache_.now(), seen);
   if (found.key && !found.due) return std::move(found.key);
+  if (found.exhausted) evict_dek(*found.exhausted);
   return encryption_key_from_catalog(std::string(scope), kek_family, bytes, found.key);
 }
 
@@ -143,6 +149,7 @@ Result<ScopeKeyRef> KeyService::shared_key_for_decryption(const envelope::DekId&
                                                           std::uint64_t bytes) {
   const std::uint64_t seen = generation();
   auto found = keys_.find_dek(dek_id, bytes, cache_.now(), seen);
+  if (found.exhausted) evict_dek(*found.exhausted);
   ScopeKeyRef key;
   if (found.key && !found.due) {
     key = std::move(found.key);

@@ -116,6 +116,8 @@ class KeyService {
   Result<ScopeKeyRef> encryption_key_from_catalog(const std::string& scope, std::string_view kek_family, std::uint64_t bytes,
                                                   const ScopeKeyRef& cached);
   Result<ScopeKeyRef> decryption_key_from_catalog(const envelope::DekId& dek_id, std::uint64_t bytes, const ScopeKeyRef& cached);
+  // A key past a limit: its DEK is used up, so the next load unwraps it again.
+  void evict_dek(const ScopeKey& used_up);
   Result<ScopeKeyRef> revalidated(const ScopeKeyRef& cached, const DekRecord& record, bool active, DekCache::TimePoint read_at);
   // Changes whenever keys may have been taken away (see ScopeKeyCache, "Generations").
   std::uint64_t generation() const {

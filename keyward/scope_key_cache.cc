@@ -36,15 +36,17 @@ ScopeKeyCache::Found ScopeKeyCache::find_dek(const envelope::DekId& id, std::uin
   if (it == shard.deks.end()) return {};
   DekEntry& entry = it->second;
   if (!usable(entry, bytes, now, generation)) {
+    Found found;
+    if (entry.generation == generation) found.exhausted = std::move(entry.key);
     shard.dek_lru.erase(entry.lru);
     shard.deks.erase(it);  // the subkeys are wiped when the last caller drops the ScopeKey
-    return {};
+    return found;
   }
   ++entry.uses;
   entry.bytes += bytes;
   entry.last_used = now;
   shard.dek_lru.splice(shard.dek_lru.begin(), shard.dek_lru, entry.lru);
-  return {entry.key, !fresh(entry.checked, entry.verified, now)};
+  return {entry.key, !fresh(entry.checked, entry.verified, now), nullptr};
 }
 
 ScopeKeyCache::Found ScopeKeyCache::find_scope(std::string_view scope, std::uint64_t bytes, TimePoint now,

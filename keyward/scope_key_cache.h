@@ -44,6 +44,9 @@ class ScopeKeyCache {
   struct Found {
     ScopeKeyRef key;   // null: not cached, or dropped (a limit, another generation)
     bool due = false;  // cached, but its catalog row must be read again before it is served
+    // Dropped for a limit (TTL, idle, uses, bytes): the key's DEK is used up, not only this entry;
+    // the caller evicts it from the DEK cache too, so the next load unwraps it again.
+    ScopeKeyRef exhausted;
   };
 
   explicit ScopeKeyCache(Limits limits);
