@@ -1,5 +1,5 @@
 // keyward field encrypt|decrypt|lookup: column values, one per line on stdin (never on argv).
-#include <openssl/crypto.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <iostream>
@@ -11,13 +11,14 @@
 #include "tools/common/cli.h"
 #include "tools/keyward/context_option.h"
 #include "tools/keyward/field_command.h"
+#include "tools/keyward/line_io.h"
 
 namespace keyward::cli {
 namespace {
 
 constexpr std::string_view kTool = "keyward";
 
-std::span<const std::uint8_t> bytes_of(const std::string& text) {
+std::span<const std::uint8_t> bytes_of(std::string_view text) {
   return {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()};
 }
 
@@ -39,27 +40,6 @@ Result<Session> open_session(const FieldCommand& command, bool reader) {
   return session;
 }
 
-// One stdin line, read only up to `limit` bytes: a value keyward would refuse anyway is never
-// buffered whole (a multi-gigabyte line would otherwise end in std::bad_alloc). Like std::getline,
-// a last line without a newline counts, and an empty input has no line.
-enum class LineRead { line, too_long, end };
-LineRead read_line(std::istream& in, std::string& out, std::size_t limit) {
-  out.clear();
-  std::streambuf* buffer = in.rdbuf();
-  bool any = false;
-  for (;;) {
-    const int c = buffer->sbumpc();
-    if (c == std::char_traits<char>::eof()) return any ? LineRead::line : LineRead::end;
-    any = true;
-    if (c == '\n') return LineRead::line;
-    if (out.size() == limit) {
-      OPENSSL_cleanse(out.data(), out.size());
-      return LineRead::too_long;
-    }
-    out.push_back(static_cast<char>(c));
-  }
-}
-
 Error value_too_long() {
   return Error{ErrorCategory::policy, "the value is longer than " + std::to_string(envelope::kMaxFieldValueBytes) +
                                           " bytes; field values hold at most " + std::to_string(envelope::kMaxFieldValueBytes) +
@@ -68,15 +48,14 @@ Error value_too_long() {
 }
 
 // A failure on line N: what lines 1..N-1 produced is on stdout (flushed first), the error names N.
-int report_line(std::size_t number, const Error& error) {
-  std::cout.flush();
+int report_line(LineWriter& out, std::size_t number, const Error& error) {
+  (void)out.flush();  // the error reported is line N's, even if stdout has gone too
   return report(kTool, error.with_context("line " + std::to_string(number)));
 }
 
 // Every line was processed: stdout must have taken all of it (a full disk or closed pipe is an error).
-int finish_output() {
-  if (!std::cout.flush())
-    return report(kTool, Error{ErrorCategory::io, "writing the output failed (closed pipe or full disk)", std::nullopt});
+int finish_output(LineWriter& out) {
+  if (auto flushed = out.flush(); !flushed) return report(kTool, flushed.error());
   return kExitOk;
 }
 
@@ -86,45 +65,55 @@ int field_encrypt(const FieldCommand& command, const envelope::EncryptionContext
   auto key = session->keys->key_for_encryption(command.scope, command.kek_family);
   if (!key) return report(kTool, key.error());
   const auto suite = command.suite == "deterministic" ? envelope::FieldSuite::deterministic : envelope::FieldSuite::randomized;
+  const envelope::EncodedContext encoded(context);
+  LineReader in(STDIN_FILENO, envelope::kMaxFieldValueBytes);
+  LineWriter out(STDOUT_FILENO);
   std::size_t number = 0;
-  std::string line;
-  for (LineRead read; (read = read_line(std::cin, line, envelope::kMaxFieldValueBytes)) != LineRead::end;) {
+  std::string_view line;
+  for (;;) {
+    auto read = in.next(line);
+    if (!read) return report_line(out, number + 1, read.error());
+    if (*read == LineReader::Read::end) break;
     ++number;
-    if (read == LineRead::too_long) return report_line(number, value_too_long());
-    auto value = key->field_key->encrypt(bytes_of(line), suite, context);
-    OPENSSL_cleanse(line.data(), line.size());
-    if (!value) return report_line(number, value.error());
-    std::cout << *value << "\n";
+    if (*read == LineReader::Read::too_long) return report_line(out, number, value_too_long());
+    auto value = key->field_key->encrypt(bytes_of(line), suite, encoded);
+    if (!value) return report_line(out, number, value.error());
+    if (auto written = out.write_line(*value); !written) return report(kTool, written.error());
   }
-  return finish_output();
+  return finish_output(out);
 }
 
 int field_decrypt(const FieldCommand& command, const envelope::EncryptionContext& context, bool scope_given) {
   auto session = open_session(command, true);
   if (!session) return report(kTool, session.error());
-  const std::optional<std::string> expected_scope = scope_given ? std::optional(command.scope) : std::nullopt;
+  const std::optional<std::string_view> expected_scope = scope_given ? std::optional<std::string_view>(command.scope) : std::nullopt;
+  const envelope::EncodedContext encoded(context);
+  LineReader in(STDIN_FILENO, envelope::kMaxFieldTextBytes);
+  LineWriter out(STDOUT_FILENO);
   std::size_t number = 0;
-  std::string line;
-  for (LineRead read; (read = read_line(std::cin, line, envelope::kMaxFieldTextBytes)) != LineRead::end;) {
+  std::string_view line;
+  for (;;) {
+    auto read = in.next(line);
+    if (!read) return report_line(out, number + 1, read.error());
+    if (*read == LineReader::Read::end) break;
     ++number;
-    if (read == LineRead::too_long)
-      return report_line(number, Error{ErrorCategory::corrupt_input,
-                                       "encrypted field value is longer than any keyward writes (values hold at most " +
-                                           std::to_string(envelope::kMaxFieldValueBytes) + " bytes)",
-                                       std::nullopt});
+    if (*read == LineReader::Read::too_long)
+      return report_line(out, number, Error{ErrorCategory::corrupt_input,
+                                            "encrypted field value is longer than any keyward writes (values hold at most " +
+                                                std::to_string(envelope::kMaxFieldValueBytes) + " bytes)",
+                                            std::nullopt});
     auto parsed = envelope::parse_field(line);
-    if (!parsed) return report_line(number, parsed.error());
-    auto key = session->keys->key_for_decryption(parsed->dek_id, expected_scope);
-    if (!key) return report_line(number, key.error());
-    auto plain = key->field_key->decrypt(*parsed, context);
-    if (!plain) return report_line(number, plain.error());
-    std::cout.write(reinterpret_cast<const char*>(plain->reveal().data()), static_cast<std::streamsize>(plain->size()));
-    std::cout << "\n";
-    if (key->under_older_kek_version)
-      std::cerr << "keyward: note: line " << number << " uses a DEK under " << key->record.kek_family << " v"
-                << key->record.kek_version << ", an older KEK version\n";
+    if (!parsed) return report_line(out, number, parsed.error());
+    auto key = session->keys->shared_key_for_decryption(parsed->dek_id, expected_scope, parsed->body.size());
+    if (!key) return report_line(out, number, key.error());
+    auto plain = (*key)->field_key->decrypt(*parsed, encoded);
+    if (!plain) return report_line(out, number, plain.error());
+    if (auto written = out.write_line(plain->reveal()); !written) return report(kTool, written.error());
+    if ((*key)->under_older_kek_version)
+      std::cerr << "keyward: note: line " << number << " uses a DEK under " << (*key)->record.kek_family << " v"
+                << (*key)->record.kek_version << ", an older KEK version\n";
   }
-  return finish_output();
+  return finish_output(out);
 }
 
 int field_lookup(const FieldCommand& command, const envelope::EncryptionContext& context) {
@@ -133,27 +122,32 @@ int field_lookup(const FieldCommand& command, const envelope::EncryptionContext&
   auto keys = session->keys->keys_of_scope(command.scope);
   if (!keys) return report(kTool, keys.error());
   if (keys->empty()) return report(kTool, Error{ErrorCategory::not_found, "scope '" + command.scope + "' has no DEKs", std::nullopt});
-  std::string line;
+  LineReader in(STDIN_FILENO, envelope::kMaxFieldValueBytes);
+  LineWriter out(STDOUT_FILENO);
+  std::string_view line;
   std::size_t number = 0;
-  for (LineRead read; (read = read_line(std::cin, line, envelope::kMaxFieldValueBytes)) != LineRead::end;) {
+  for (;;) {
+    auto read = in.next(line);
+    if (!read) return report_line(out, number + 1, read.error());
+    if (*read == LineReader::Read::end) break;
     ++number;
-    if (read == LineRead::too_long) return report_line(number, value_too_long());
+    if (*read == LineReader::Read::too_long) return report_line(out, number, value_too_long());
     // One lookup value per live DEK version: query for any of them.
     for (const auto& key : *keys) {
       auto value = command.blind_index > 0 ? key.field_key->blind_index(bytes_of(line), context, command.blind_index)
                                            : key.field_key->encrypt(bytes_of(line), envelope::FieldSuite::deterministic, context);
       if (!value) return report(kTool, value.error());
-      std::cout << *value << "\t" << key.record.kek_family << "/v" << key.record.kek_version << "\n";
+      const std::string version = key.record.kek_family + "/v" + std::to_string(key.record.kek_version);
+      if (auto written = out.write_line(*value + "\t" + version); !written) return report(kTool, written.error());
       if (command.unscoped_values && command.blind_index == 0) {
         auto old = key.field_key->encrypt(bytes_of(line), envelope::FieldSuite::deterministic, context,
                                           envelope::kFieldVersionUnscoped);
         if (!old) return report(kTool, old.error());
-        std::cout << *old << "\t" << key.record.kek_family << "/v" << key.record.kek_version << "\tunscoped\n";
+        if (auto written = out.write_line(*old + "\t" + version + "\tunscoped"); !written) return report(kTool, written.error());
       }
     }
-    OPENSSL_cleanse(line.data(), line.size());
   }
-  return finish_output();
+  return finish_output(out);
 }
 
 }  // namespace
