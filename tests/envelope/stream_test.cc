@@ -3,11 +3,10 @@
 
 #include <gtest/gtest.h>
 
-#include "envelope/internal/segment_pipeline.h"
-
 #include "envelope/envelope_file.h"
 #include "envelope/key_slots.h"
 #include "envelope/internal/segment_cipher.h"
+#include "envelope/internal/segment_pipeline.h"
 #include "tests/envelope/envelope_test_support.h"
 
 namespace keyward::envelope {
