@@ -62,11 +62,16 @@ void open_fixture(Fixture& f) {
   f.families.push_back("bench");
 }
 
+// Made on first use, destroyed by main() before exit: as a function-local static it would outlive
+// OpenSSL's own atexit clean-up (registered while it was being opened) and crash freeing contexts.
+Fixture* made_fixture = nullptr;
+
 Fixture& fixture() {
-  static Fixture f;
-  static const bool opened = (open_fixture(f), true);
-  (void)opened;
-  return f;
+  if (made_fixture == nullptr) {
+    made_fixture = new Fixture;
+    open_fixture(*made_fixture);
+  }
+  return *made_fixture;
 }
 
 // Makes the token hold `count` KEK families (creating them once; "bench" exists already).
@@ -218,5 +223,6 @@ int main(int argc, char** argv) {
   }
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
+  delete made_fixture;
   return 0;
 }
