@@ -1,6 +1,7 @@
 #include "envelope/internal/base64url.h"
 
 #include <array>
+#include <cstring>
 
 namespace keyward::envelope {
 namespace {
@@ -15,19 +16,26 @@ constexpr std::array<std::int8_t, 256> decode_table() {
 }
 constexpr auto kDecode = decode_table();
 
+// Every 12-bit group as its two characters: three bytes become two table reads and two stores.
+constexpr std::array<std::array<char, 2>, 4096> pair_table() {
+  std::array<std::array<char, 2>, 4096> table{};
+  for (std::size_t i = 0; i < table.size(); ++i) table[i] = {kAlphabet[i >> 6], kAlphabet[i & 63]};
+  return table;
+}
+constexpr auto kPairs = pair_table();
+
 }  // namespace
 
 std::string base64url_encode(std::span<const std::uint8_t> bytes) {
   // Sized once and written through a pointer: appending char by char was half the cost of a field encrypt.
   std::string out((bytes.size() * 4 + 2) / 3, '\0');
   char* to = out.data();
+  const std::uint8_t* from = bytes.data();
   std::size_t i = 0;
-  for (; i + 3 <= bytes.size(); i += 3) {
-    const std::uint32_t v = static_cast<std::uint32_t>(bytes[i]) << 16 | static_cast<std::uint32_t>(bytes[i + 1]) << 8 | bytes[i + 2];
-    *to++ = kAlphabet[v >> 18];
-    *to++ = kAlphabet[(v >> 12) & 63];
-    *to++ = kAlphabet[(v >> 6) & 63];
-    *to++ = kAlphabet[v & 63];
+  for (; i + 3 <= bytes.size(); i += 3, to += 4) {
+    const std::uint32_t v = static_cast<std::uint32_t>(from[i]) << 16 | static_cast<std::uint32_t>(from[i + 1]) << 8 | from[i + 2];
+    std::memcpy(to, kPairs[v >> 12].data(), 2);
+    std::memcpy(to + 2, kPairs[v & 0xFFF].data(), 2);
   }
   const std::size_t rest = bytes.size() - i;
   if (rest > 0) {
