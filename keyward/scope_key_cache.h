@@ -4,7 +4,9 @@
 // What it holds is as secret as the DEK cache's DEKs (the subkeys derived from them), so it keeps
 // the DEK cache's limits per DEK: absolute TTL from the load, idle timeout, capacity (LRU per
 // shard), maximum uses and bytes. An entry past a limit is dropped and the caller loads again
-// (through the DEK cache, which applies the same limits to the DEK itself).
+// (through the DEK cache, which applies the same limits to the DEK itself, and from which the caller
+// then evicts the used-up DEK). The TTL counts from when this cache took the key; the DEK cache
+// handed it over within its own TTL, so a derived key lives at most 2 × TTL after its DEK's unwrap.
 //
 // Generations: every entry remembers the caller's generation when its load began; a lookup with
 // another generation drops it. The caller (KeyService) makes its generation change whenever keys
