@@ -9,7 +9,8 @@ JOBS ?= $(shell nproc)
 WERROR ?= ON
 DEBIAN_PACKAGES := cmake g++ make pkg-config softhsm2 opensc libssl-dev libp11-dev libp11-kit-dev \
 	libnss3 libnss3-tools libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev sqlite3 \
-	nlohmann-json3-dev libcli11-dev age xxd bc time
+	nlohmann-json3-dev libcli11-dev age xxd bc time \
+	libmongocrypt-dev libbson-dev
 
 .PHONY: demo test deps build build-asan test-plain test-asan bench clean
 

@@ -162,6 +162,8 @@ Result<DekCache::Lease> DekCache::get_or_load(const KeyView& key, std::uint64_t 
 
 template <class Predicate>
 void DekCache::erase_everywhere(const Predicate& matches) {
+  // Counted before erasing: a holder of derived keys that reads the new count afterwards drops them.
+  invalidations_.fetch_add(1, std::memory_order_acq_rel);
   for (std::size_t i = 0; i < shard_count_; ++i) {
     Shard& shard = shards_[i];
     std::lock_guard lock(shard.mutex);
@@ -191,6 +193,13 @@ void DekCache::invalidate_version(std::string_view kek_family, std::uint32_t kek
 
 void DekCache::invalidate_dek(const envelope::DekId& dek_id) {
   erase_everywhere([&](const DekCacheKey& key) { return key.dek_id == dek_id; });
+}
+
+void DekCache::evict(const DekCacheKey& key) {
+  const KeyView view{key.kek_family, key.kek_version, key.dek_id};
+  Shard& shard = shard_for(KeyHash{}(view));
+  std::lock_guard lock(shard.mutex);
+  if (auto it = shard.entries.find(view); it != shard.entries.end()) erase_locked(shard, it);
 }
 
 void DekCache::clear() {

@@ -28,6 +28,7 @@
 // LRU splice and an atomic reference count increment.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -112,6 +113,10 @@ class DekCache {
   void invalidate_version(std::string_view kek_family, std::uint32_t kek_version);
   void invalidate_dek(const envelope::DekId& dek_id);
   void clear();
+  // Drops the entry for `key` because a holder of keys derived from it found it past a limit (its
+  // own count of uses, bytes or time): the next get() unwraps the DEK again. Not an invalidation
+  // (invalidations() is unchanged): nothing derived from the DEK is wrong, only used up.
+  void evict(const DekCacheKey& key);
 
   // Installs the hook that sees every DEK this cache loads being wiped (for DEKs loaded after
   // the call). Thread-safe.
@@ -119,6 +124,13 @@ class DekCache {
 
   std::size_t size() const;
   DekCacheStats stats() const;
+
+  // For layers that keep keys derived from this cache's DEKs (KeyService's ScopeKeyCache): the same
+  // limits and clock, and a counter that changes whenever invalidate_*() or clear() ran, so that
+  // they drop what they derived from a DEK that was invalidated here. Thread-safe.
+  const DekCacheLimits& limits() const { return limits_; }
+  TimePoint now() const { return clock_(); }
+  std::uint64_t invalidations() const { return invalidations_.load(std::memory_order_acquire); }
 
  private:
   // A borrowed (kek family, version, DEK ID), for lookups without building a DekCacheKey.
@@ -193,6 +205,7 @@ class DekCache {
   Clock clock_;
   std::size_t shard_count_ = 1;
   std::unique_ptr<Shard[]> shards_;
+  std::atomic<std::uint64_t> invalidations_{0};
   mutable std::mutex observer_mutex_;
   std::shared_ptr<const WipeObserver> wipe_observer_;
 };

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <utility>
 
+#include "catalog/key_removals.h"
 #include "catalog/sqlite_statement.h"
 
 namespace keyward::hierarchy {
@@ -551,6 +552,7 @@ Result<std::size_t> SqliteCatalog::shred_scope(const std::string& scope, const s
     return std::unexpected(done.error());
   }
   KW_TRY(exec("COMMIT"));
+  note_key_removal();  // keys derived in this process from the scope's DEKs stop being served now
   return destroyed;
 }
 

@@ -86,9 +86,11 @@ Result<ParsedField> parse_field(std::string_view text) {
   if (text.size() > kMaxFieldTextBytes)
     return make_error(ErrorCategory::corrupt_input, "encrypted field value is longer than any keyward writes (values hold at most " +
                                                         std::to_string(kMaxFieldValueBytes) + " bytes)");
-  KW_ASSIGN_OR_RETURN(auto bytes, base64url_decode(text));
-  if (bytes.size() < kHeaderBytes + kTag) return make_error(ErrorCategory::corrupt_input, "encrypted field value is too short");
   ParsedField field;
+  // Decoded straight into `body`, the header then moved out of its front: two allocations per value.
+  std::vector<std::uint8_t>& bytes = field.body;
+  KW_TRY(base64url_decode_into(text, bytes));
+  if (bytes.size() < kHeaderBytes + kTag) return make_error(ErrorCategory::corrupt_input, "encrypted field value is too short");
   field.version = bytes[0];
   if (field.version != kFieldVersion && field.version != kFieldVersionUnscoped)
     return make_error(ErrorCategory::corrupt_input, "encrypted field version " + std::to_string(field.version) + " is unknown");
@@ -99,7 +101,7 @@ Result<ParsedField> parse_field(std::string_view text) {
     return make_error(ErrorCategory::corrupt_input, "encrypted field value is too short");
   std::memcpy(field.dek_id.data(), bytes.data() + 2, kDekIdBytes);
   field.header.assign(bytes.begin(), bytes.begin() + kHeaderBytes);
-  field.body.assign(bytes.begin() + kHeaderBytes, bytes.end());
+  bytes.erase(bytes.begin(), bytes.begin() + kHeaderBytes);
   return field;
 }
 
@@ -114,11 +116,28 @@ Result<FieldKey> FieldKey::derive(const SecretBytes& dek, const DekId& dek_id, s
   KW_ASSIGN_OR_RETURN(key.gcm_key_, hkdf_sha256(dek, {}, "keyward/field/v1 randomized AES-256-GCM", 32));
   KW_ASSIGN_OR_RETURN(key.siv_key_, hkdf_sha256(dek, {}, "keyward/field/v1 deterministic AES-256-SIV", 64));
   KW_ASSIGN_OR_RETURN(key.index_key_, hkdf_sha256(dek, {}, "keyward/field/v1 blind index HMAC-SHA-256", 32));
+  // The associated data before the context is fixed per (version, suite) for one DEK: built once.
+  for (std::uint8_t version : {kFieldVersionUnscoped, kFieldVersion})
+    for (FieldSuite suite : {FieldSuite::randomized, FieldSuite::deterministic})
+      key.aad_prefixes_[prefix_index(version, suite)] = key.header_aad(field_header(version, suite, dek_id));
   key.sealers_ = std::make_shared<ContextPool>(key.gcm_key_, true, new_keyed_gcm_context);
   key.openers_ = std::make_shared<ContextPool>(key.gcm_key_, false, new_keyed_gcm_context);
   key.siv_sealers_ = std::make_shared<ContextPool>(key.siv_key_, true, new_keyed_siv_context);
   key.siv_openers_ = std::make_shared<ContextPool>(key.siv_key_, false, new_keyed_siv_context);
   return key;
+}
+
+const std::vector<std::uint8_t>& FieldKey::aad_prefix(std::span<const std::uint8_t> header, std::vector<std::uint8_t>& storage) const {
+  // A parsed header names this DEK (checked by the caller); its version and suite pick the prefix.
+  // Anything else (a hand-made ParsedField) gets its own, built from the header as given.
+  const bool known = header.size() == kHeaderBytes && (header[0] == kFieldVersion || header[0] == kFieldVersionUnscoped) &&
+                     (header[1] == 1 || header[1] == 2);
+  if (known) {
+    const auto& prefix = aad_prefixes_[prefix_index(header[0], static_cast<FieldSuite>(header[1]))];
+    if (std::memcmp(prefix.data(), header.data(), kHeaderBytes) == 0) return prefix;
+  }
+  storage = header_aad(header);
+  return storage;
 }
 
 std::vector<std::uint8_t> FieldKey::header_aad(std::span<const std::uint8_t> header) const {
@@ -140,13 +159,15 @@ Result<std::string> FieldKey::encrypt(std::span<const std::uint8_t> plain, Field
 
 Result<std::string> FieldKey::encrypt_unguarded(std::span<const std::uint8_t> plain, FieldSuite suite,
                                                 const EncodedContext& context, std::uint8_t version) const {
-  std::vector<std::uint8_t> out = field_header(version, suite, dek_id_);
+  // The sealed bytes (ciphertext only, no secret) go through a per-thread buffer before the text is
+  // made: no allocation per value but the text's own.
+  thread_local std::vector<std::uint8_t> out;
+  const std::vector<std::uint8_t>& aad = aad_prefixes_[prefix_index(version, suite)];
+  out.assign(aad.begin(), aad.begin() + kHeaderBytes);
   const auto& encoded_context = context.bytes;
-  const std::vector<std::uint8_t> aad = header_aad(std::span(out).first(kHeaderBytes));
   if (suite == FieldSuite::randomized) {
     std::uint8_t nonce[kNonceBytes];
     KW_TRY(fill_nonce(nonce));
-    out.reserve(kHeaderBytes + kNonceBytes + plain.size() + kTag);
     out.resize(kHeaderBytes + kNonceBytes);
     std::memcpy(out.data() + kHeaderBytes, nonce, kNonceBytes);
     // GCM associated data: header ‖ (version 2) scope component ‖ context.
@@ -178,7 +199,8 @@ Result<SecretBytes> FieldKey::decrypt(const ParsedField& field, const EncodedCon
 
 Result<SecretBytes> FieldKey::decrypt_unguarded(const ParsedField& field, const EncodedContext& context) const {
   const auto& encoded_context = context.bytes;
-  const std::vector<std::uint8_t> aad = header_aad(field.header);
+  std::vector<std::uint8_t> storage;
+  const std::vector<std::uint8_t>& aad = aad_prefix(field.header, storage);
   if (field.suite == FieldSuite::randomized) {
     return openers_->with_context([&](EVP_CIPHER_CTX* ctx) {
       return gcm_open_keyed(ctx, std::span(field.body).first(kNonceBytes), aad, std::span(field.body).subspan(kNonceBytes),

@@ -11,6 +11,7 @@
 // explains what to bind and what each suite leaks.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -96,11 +97,18 @@ class FieldKey {
   Result<SecretBytes> decrypt_unguarded(const ParsedField& field, const EncodedContext& context) const;
   // The associated data before the context: the header, and for version 2 the scope component.
   std::vector<std::uint8_t> header_aad(std::span<const std::uint8_t> header) const;
+  // header_aad of a parsed value's header, from aad_prefixes_ when it is one this key writes;
+  // otherwise built into `storage`.
+  const std::vector<std::uint8_t>& aad_prefix(std::span<const std::uint8_t> header, std::vector<std::uint8_t>& storage) const;
+  static std::size_t prefix_index(std::uint8_t version, FieldSuite suite) {
+    return (version == kFieldVersionUnscoped ? 0u : 2u) + (suite == FieldSuite::randomized ? 0u : 1u);
+  }
 
   class ContextPool;  // AES-GCM / AES-SIV contexts keyed once, lent to one call at a time
   DekId dek_id_{};
   std::string scope_;
   std::vector<std::uint8_t> scope_aad_;  // u16 length ‖ scope
+  std::array<std::vector<std::uint8_t>, 4> aad_prefixes_;  // header_aad per (version, suite): prefix_index
   SecretBytes gcm_key_, siv_key_, index_key_;
   std::shared_ptr<ContextPool> sealers_, openers_, siv_sealers_, siv_openers_;
 };

@@ -143,20 +143,17 @@ Result<std::uint64_t> encrypt_stream(int in_fd, int out_fd, const DataKey& key, 
 
   ChunkReader reader(in_fd, options.segment_size);
   KW_TRY(reader.prime());
-  std::uint64_t total = 0;
   PipelineSteps steps{
       [&](Slot& slot, unsigned worker) {
-        slot.out.resize(slot.in_size + kTagBytes);
-        auto sealed = ciphers[worker].seal(slot.index, slot.last, std::span(slot.in.data(), slot.in_size), slot.out);
+        // Sealed in place: the ciphertext over the plaintext, the tag after it.
+        auto sealed = ciphers[worker].seal(slot.index, slot.last, std::span(slot.data.data(), slot.in_size),
+                                           std::span(slot.data.data(), slot.in_size + kTagBytes));
+        slot.out_size = slot.in_size + kTagBytes;
         slot.error = sealed ? std::nullopt : std::optional<Error>(sealed.error());
       },
-      [&](const Slot& slot) -> Status {
-        total += slot.in_size;
-        return write_full(out_fd, slot.out);
-      },
       Error{ErrorCategory::usage, "input too large for one envelope (2^32 segments)", std::nullopt}};
-  KW_TRY(run_segment_pipeline(reader, pool, steps));
-  return total;
+  KW_ASSIGN_OR_RETURN(auto totals, run_segment_pipeline(reader, pool, out_fd, steps));
+  return totals.read;
 }
 
 Result<DecryptSummary> decrypt_stream(int in_fd, int out_fd, const EncryptionContext& expected_context,
@@ -185,16 +182,16 @@ Result<DecryptSummary> decrypt_stream(int in_fd, int out_fd, const EncryptionCon
           slot.error = empty_final_segment(slot.index);
           return;
         }
-        slot.out.resize(slot.in_size - kTagBytes);
-        auto opened = ciphers[worker].open(slot.index, slot.last, std::span(slot.in.data(), slot.in_size), slot.out);
+        // Opened in place: the plaintext over the ciphertext, released only if the tag verifies.
+        const std::size_t plain_size = slot.in_size - kTagBytes;
+        auto opened = ciphers[worker].open(slot.index, slot.last, std::span(slot.data.data(), slot.in_size),
+                                           std::span(slot.data.data(), plain_size));
+        slot.out_size = opened ? plain_size : 0;
         slot.error = opened ? std::nullopt : std::optional<Error>(opened.error());
       },
-      [&](const Slot& slot) -> Status {
-        summary.plaintext_bytes += slot.out.size();
-        return write_full(out_fd, slot.out);
-      },
       Error{ErrorCategory::corrupt_input, "envelope has too many segments", std::nullopt}};
-  KW_TRY(run_segment_pipeline(reader, pool, steps));
+  KW_ASSIGN_OR_RETURN(auto totals, run_segment_pipeline(reader, pool, out_fd, steps));
+  summary.plaintext_bytes = totals.written;
   return summary;
 }
 

@@ -16,6 +16,10 @@ struct DekCacheOptions {
   std::size_t max_entries = 1024;
   std::chrono::milliseconds ttl{5 * 60 * 1000};  // from the unwrap, whatever the use
   std::chrono::milliseconds idle{60 * 1000};     // since the last use
+  // How long a key in use is served from memory before its catalog row is read again: the longest a
+  // shred, rewrap or rotation committed by another process goes unnoticed by this client. 0: read
+  // the catalog row on every value (strict, at a catalog read per value).
+  std::chrono::milliseconds revalidate_after{1000};
 };
 
 struct ClientOptions {

@@ -22,7 +22,7 @@ Result<Field> Client::field(const FieldOptions& options) const {
 
 Result<std::string> Field::encrypt(std::span<const std::uint8_t> value) const {
   return internal::guarded([&]() -> Result<std::string> {
-    KW_ASSIGN_OR_RETURN(const auto* key, core_->encryption_key());
+    KW_ASSIGN_OR_RETURN(auto key, core_->encryption_key(value.size()));
     return key->field_key->encrypt(value, core_->suite, core_->context);
   });
 }
@@ -30,10 +30,10 @@ Result<std::string> Field::encrypt(std::span<const std::uint8_t> value) const {
 Result<DecryptedField> Field::decrypt(std::string_view text) const {
   return internal::guarded([&]() -> Result<DecryptedField> {
     KW_ASSIGN_OR_RETURN(auto parsed, envelope::parse_field(text));
-    KW_ASSIGN_OR_RETURN(auto key, core_->keys.key_for_decryption(parsed.dek_id, core_->expected_scope));
-    KW_ASSIGN_OR_RETURN(auto plain, key.field_key->decrypt(parsed, core_->context));
+    KW_ASSIGN_OR_RETURN(auto key, core_->keys.shared_key_for_decryption(parsed.dek_id, core_->expected_scope, parsed.body.size()));
+    KW_ASSIGN_OR_RETURN(auto plain, key->field_key->decrypt(parsed, core_->context));
     const auto bytes = plain.reveal();
-    return DecryptedField{std::vector<std::uint8_t>(bytes.begin(), bytes.end()), key.under_older_kek_version};
+    return DecryptedField{std::vector<std::uint8_t>(bytes.begin(), bytes.end()), key->under_older_kek_version};
   });
 }
 
@@ -42,10 +42,10 @@ Result<std::vector<LookupValue>> Field::lookup_values(std::span<const std::uint8
     if (core_->options.mode != FieldMode::deterministic)
       return make_error(ErrorCategory::usage, "lookup_values needs a FieldMode::deterministic Field (randomized values "
                                               "never compare equal): use blind_indexes with a separate index column");
-    KW_ASSIGN_OR_RETURN(const auto* keys, core_->lookup_keys());
+    KW_ASSIGN_OR_RETURN(const auto keys, core_->lookup_keys());
     std::vector<LookupValue> out;
-    out.reserve(keys->size() * (include_unscoped ? 2 : 1));
-    for (const auto& key : *keys) {
+    out.reserve(keys.size() * (include_unscoped ? 2 : 1));
+    for (const auto& key : keys) {
       KW_ASSIGN_OR_RETURN(auto text, key.field_key->encrypt(value, envelope::FieldSuite::deterministic, core_->context));
       out.push_back(LookupValue{std::move(text), key.record.kek_family, key.record.kek_version, false});
       if (!include_unscoped) continue;
@@ -59,10 +59,10 @@ Result<std::vector<LookupValue>> Field::lookup_values(std::span<const std::uint8
 
 Result<std::vector<LookupValue>> Field::blind_indexes(std::span<const std::uint8_t> value, std::size_t bytes) const {
   return internal::guarded([&]() -> Result<std::vector<LookupValue>> {
-    KW_ASSIGN_OR_RETURN(const auto* keys, core_->lookup_keys());
+    KW_ASSIGN_OR_RETURN(const auto keys, core_->lookup_keys());
     std::vector<LookupValue> out;
-    out.reserve(keys->size());
-    for (const auto& key : *keys) {
+    out.reserve(keys.size());
+    for (const auto& key : keys) {
       KW_ASSIGN_OR_RETURN(auto index, key.field_key->blind_index(value, core_->options.context, bytes));
       out.push_back(LookupValue{std::move(index), key.record.kek_family, key.record.kek_version, false});
     }
@@ -72,16 +72,16 @@ Result<std::vector<LookupValue>> Field::blind_indexes(std::span<const std::uint8
 
 Result<KeyInfo> Field::encryption_key_info() const {
   return internal::guarded([&]() -> Result<KeyInfo> {
-    KW_ASSIGN_OR_RETURN(const auto* key, core_->encryption_key());
+    KW_ASSIGN_OR_RETURN(auto key, core_->encryption_key());
     return internal::key_info_of(key->record, key->under_older_kek_version);
   });
 }
 
 Result<std::vector<KeyInfo>> Field::lookup_key_info() const {
   return internal::guarded([&]() -> Result<std::vector<KeyInfo>> {
-    KW_ASSIGN_OR_RETURN(const auto* keys, core_->lookup_keys());
+    KW_ASSIGN_OR_RETURN(const auto keys, core_->lookup_keys());
     std::vector<KeyInfo> out;
-    for (const auto& key : *keys) out.push_back(internal::key_info_of(key.record, key.under_older_kek_version));
+    for (const auto& key : keys) out.push_back(internal::key_info_of(key.record, key.under_older_kek_version));
     return out;
   });
 }

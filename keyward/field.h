@@ -60,10 +60,11 @@ namespace internal {
 struct FieldCore;
 }
 
-// A column's cipher. Cheap to copy (copies share state); safe to use from many threads at once.
-// It holds derived key material while it lives: the DEK of the scope is pinned on the first encrypt
-// (and the scope's DEKs on the first lookup), so make Fields per request, batch or job rather than
-// keeping one for the life of the process if the scope's DEK may be replaced meanwhile.
+// A column's cipher. Cheap to copy (copies share state); safe to use from many threads at once, and
+// may live as long as the process: it holds no key itself. Each call takes the scope's keys from the
+// client's memory (one unwrap in the token per DEK and cache period), which follows shreds, rewraps
+// and the DEK cache's limits; a change made by another process is seen within about a second
+// (docs/FIELDS.md, "Keys in memory, and how stale they can be").
 class KEYWARD_API Field {
  public:
   // Encrypts one value (at most 64 KiB) with the Field's mode. On the first call the scope's DEK is

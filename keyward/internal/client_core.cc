@@ -15,7 +15,8 @@ Result<hierarchy::KeyService*> ClientCore::key_service() {
   catalog_ = std::make_unique<hierarchy::LockedCatalog>(std::move(*opened));
   cache_ = std::make_unique<hierarchy::DekCache>(hierarchy::DekCacheLimits{
       .ttl = options.dek_cache.ttl, .idle = options.dek_cache.idle, .capacity = options.dek_cache.max_entries});
-  keys_ = std::make_unique<hierarchy::KeyService>(*token.hierarchy, *catalog_, *cache_);
+  keys_ = std::make_unique<hierarchy::KeyService>(
+      *token.hierarchy, *catalog_, *cache_, hierarchy::KeyServiceOptions{.revalidate_after = options.dek_cache.revalidate_after});
   ready_.store(keys_.get(), std::memory_order_release);
   return keys_.get();
 }

@@ -1,10 +1,10 @@
-// Internal to the public API: what a Field holds — its options, the context encoded once, and the
-// scope's DEKs pinned on first use (one lock the first time; afterwards one atomic load per value).
+// Internal to the public API: what a Field holds — its options and the context encoded once. Keys
+// come from the key service on every call: its in-memory keys make that a lookup, and they follow
+// shreds, rewraps and the DEK cache's limits (keyward/internal/key_service.h, "Staleness"), which a
+// key pinned in the Field would not.
 #pragma once
 
-#include <atomic>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,10 +18,10 @@ namespace keyward::internal {
 struct FieldCore {
   FieldCore(std::shared_ptr<ClientCore> client_core, hierarchy::KeyService& key_service, FieldOptions field_options);
 
-  // The scope's active DEK, resolved (and created if the scope has none) on the first call.
-  Result<const hierarchy::ScopeKey*> encryption_key();
-  // Every DEK of the scope, loaded on the first call that finds any.
-  Result<const std::vector<hierarchy::ScopeKey>*> lookup_keys();
+  // The scope's active DEK (created if the scope has none); `bytes` counts against its limits.
+  Result<hierarchy::ScopeKeyRef> encryption_key(std::uint64_t bytes = 0) const;
+  // Every DEK of the scope (empty: none yet).
+  Result<std::vector<hierarchy::ScopeKey>> lookup_keys() const;
 
   const std::shared_ptr<ClientCore> client;  // keeps the token, catalog and cache alive
   hierarchy::KeyService& keys;
@@ -29,13 +29,6 @@ struct FieldCore {
   const envelope::FieldSuite suite;
   const envelope::EncodedContext context;
   const std::optional<std::string> expected_scope;  // empty: decrypt_any_scope
-
- private:
-  std::mutex pin_mutex_;
-  std::optional<hierarchy::ScopeKey> encryption_key_;
-  std::atomic<const hierarchy::ScopeKey*> encryption_key_ready_{nullptr};
-  std::optional<std::vector<hierarchy::ScopeKey>> lookup_keys_;
-  std::atomic<const std::vector<hierarchy::ScopeKey>*> lookup_keys_ready_{nullptr};
 };
 
 }  // namespace keyward::internal

@@ -181,6 +181,25 @@ TEST(DekCache, KeysSeparateVersionsAndInvalidationWorks) {
   EXPECT_EQ(cache.size(), 0u);
 }
 
+TEST(DekCache, InvalidationsAreCountedAndEvictionIsNotOne) {
+  DekCache cache;
+  CountingLoader load;
+  ASSERT_TRUE(cache.get(key(1), 0, load.loader()));
+  ASSERT_TRUE(cache.get(key(2), 0, load.loader()));
+  const auto before = cache.invalidations();
+  cache.evict(key(1));  // used up by a holder of derived keys: reload, but nothing derived is wrong
+  EXPECT_EQ(cache.invalidations(), before);
+  EXPECT_EQ(cache.size(), 1u);
+  ASSERT_TRUE(cache.get(key(1), 0, load.loader()));
+  EXPECT_EQ(load.calls, 3) << "an evicted DEK loads again";
+  cache.evict(key(9));  // absent: no-op
+  cache.invalidate_dek(key(2).dek_id);
+  EXPECT_GT(cache.invalidations(), before) << "holders of derived keys must see every invalidation";
+  const auto after_one = cache.invalidations();
+  cache.clear();
+  EXPECT_GT(cache.invalidations(), after_one);
+}
+
 TEST(DekCache, SingleFlightUnderSixteenThreads) {
   DekCache cache;
   std::atomic<int> loads{0};

@@ -6,6 +6,7 @@
 #include "envelope/envelope_file.h"
 #include "envelope/key_slots.h"
 #include "envelope/internal/segment_cipher.h"
+#include "envelope/internal/segment_pipeline.h"
 #include "tests/envelope/envelope_test_support.h"
 
 namespace keyward::envelope {
@@ -102,14 +103,15 @@ TEST(Stream, StreamedOutputStopsBeforeTheBatchWithABadSegment) {
   auto plain = random_bytes(100 * kSeg);
   auto envelope = encrypt_bytes(plain, dek, {}, kSeg, 2);
   auto prefix = parse_prefix(envelope);
-  const std::size_t chunk = kSeg + kTagBytes, bad_segment = 45;  // threads 2: batches of 8, so batch 5 = segments 40..47
+  const std::size_t chunk = kSeg + kTagBytes, bad_segment = 45;
+  const std::size_t batch = 2 * kSegmentsPerWorker, batch_start = bad_segment / batch * batch;  // threads 2
   envelope[prefix->body_offset() + bad_segment * chunk + 100] ^= 0x01;
   TempFile in(envelope), out;
   auto result = decrypt_stream(in.fd(), out.fd(), {}, [&](const ParsedPrefix&) { return Result<SecretBytes>(dek.clone()); }, 2);
   ASSERT_FALSE(result);
   EXPECT_NE(result.error().message.find("segment 45"), std::string::npos) << result.error().message;
   auto written = out.contents();
-  EXPECT_LE(written.size(), 40 * kSeg) << "nothing of the failing batch was written";
+  EXPECT_LE(written.size(), batch_start * kSeg) << "nothing of the failing batch was written";
   EXPECT_TRUE(std::equal(written.begin(), written.end(), plain.begin())) << "what was written is verified plaintext";
 }
 

@@ -1,5 +1,6 @@
 // keyward field encrypt|decrypt|lookup: column values, one per line on stdin (never on argv).
 #include <openssl/crypto.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <iostream>
@@ -10,16 +11,13 @@
 #include "tools/common/cli.h"
 #include "tools/keyward/context_option.h"
 #include "tools/keyward/field_command.h"
+#include "tools/keyward/line_io.h"
 #include "tools/keyward/open_client.h"
 
 namespace keyward::cli {
 namespace {
 
 constexpr std::string_view kTool = "keyward";
-
-std::span<const std::uint8_t> bytes_of(const std::string& text) {
-  return {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()};
-}
 
 // A client and a Field of the command's scope and context. Readers open the catalog read-only (they
 // never write it, and it may be read-only to them).
@@ -37,27 +35,6 @@ Result<FieldSession> open_field(const FieldCommand& command, const FieldOptions&
   return FieldSession{std::move(client), std::move(field)};
 }
 
-// One stdin line, read only up to `limit` bytes: a value keyward would refuse anyway is never
-// buffered whole (a multi-gigabyte line would otherwise end in std::bad_alloc). Like std::getline,
-// a last line without a newline counts, and an empty input has no line.
-enum class LineRead { line, too_long, end };
-LineRead read_line(std::istream& in, std::string& out, std::size_t limit) {
-  out.clear();
-  std::streambuf* buffer = in.rdbuf();
-  bool any = false;
-  for (;;) {
-    const int c = buffer->sbumpc();
-    if (c == std::char_traits<char>::eof()) return any ? LineRead::line : LineRead::end;
-    any = true;
-    if (c == '\n') return LineRead::line;
-    if (out.size() == limit) {
-      OPENSSL_cleanse(out.data(), out.size());
-      return LineRead::too_long;
-    }
-    out.push_back(static_cast<char>(c));
-  }
-}
-
 Error value_too_long() {
   return Error{ErrorCategory::policy, "the value is longer than " + std::to_string(envelope::kMaxFieldValueBytes) +
                                           " bytes; field values hold at most " + std::to_string(envelope::kMaxFieldValueBytes) +
@@ -66,15 +43,14 @@ Error value_too_long() {
 }
 
 // A failure on line N: what lines 1..N-1 produced is on stdout (flushed first), the error names N.
-int report_line(std::size_t number, const Error& error) {
-  std::cout.flush();
+int report_line(LineWriter& out, std::size_t number, const Error& error) {
+  (void)out.flush();  // the error reported is line N's, even if stdout has gone too
   return report(kTool, error.with_context("line " + std::to_string(number)));
 }
 
 // Every line was processed: stdout must have taken all of it (a full disk or closed pipe is an error).
-int finish_output() {
-  if (!std::cout.flush())
-    return report(kTool, Error{ErrorCategory::io, "writing the output failed (closed pipe or full disk)", std::nullopt});
+int finish_output(LineWriter& out) {
+  if (auto flushed = out.flush(); !flushed) return report(kTool, flushed.error());
   return kExitOk;
 }
 
@@ -97,17 +73,21 @@ int field_encrypt(const FieldCommand& command, const EncryptionContext& context)
   const Field& field = session->field;
   // Resolves (or creates) the scope's DEK before any line is read, as a failure of the whole command.
   if (auto key = field.encryption_key_info(); !key) return report(kTool, key.error());
+  LineReader in(STDIN_FILENO, envelope::kMaxFieldValueBytes);
+  LineWriter out(STDOUT_FILENO);
   std::size_t number = 0;
-  std::string line;
-  for (LineRead read; (read = read_line(std::cin, line, envelope::kMaxFieldValueBytes)) != LineRead::end;) {
+  std::string_view line;
+  for (;;) {
+    auto read = in.next(line);
+    if (!read) return report_line(out, number + 1, read.error());
+    if (*read == LineReader::Read::end) break;
     ++number;
-    if (read == LineRead::too_long) return report_line(number, value_too_long());
-    auto value = field.encrypt(bytes_of(line));
-    OPENSSL_cleanse(line.data(), line.size());
-    if (!value) return report_line(number, value.error());
-    std::cout << *value << "\n";
+    if (*read == LineReader::Read::too_long) return report_line(out, number, value_too_long());
+    auto value = field.encrypt(line);
+    if (!value) return report_line(out, number, value.error());
+    if (auto written = out.write_line(*value); !written) return report(kTool, written.error());
   }
-  return finish_output();
+  return finish_output(out);
 }
 
 int field_decrypt(const FieldCommand& command, const EncryptionContext& context, bool scope_given) {
@@ -121,23 +101,28 @@ int field_decrypt(const FieldCommand& command, const EncryptionContext& context,
   auto session = open_field(command, options, true);
   if (!session) return report(kTool, session.error());
   const Field& field = session->field;
+  LineReader in(STDIN_FILENO, envelope::kMaxFieldTextBytes);
+  LineWriter out(STDOUT_FILENO);
   std::size_t number = 0;
-  std::string line;
-  for (LineRead read; (read = read_line(std::cin, line, envelope::kMaxFieldTextBytes)) != LineRead::end;) {
+  std::string_view line;
+  for (;;) {
+    auto read = in.next(line);
+    if (!read) return report_line(out, number + 1, read.error());
+    if (*read == LineReader::Read::end) break;
     ++number;
-    if (read == LineRead::too_long)
-      return report_line(number, Error{ErrorCategory::corrupt_input,
-                                       "encrypted field value is longer than any keyward writes (values hold at most " +
-                                           std::to_string(envelope::kMaxFieldValueBytes) + " bytes)",
-                                       std::nullopt});
+    if (*read == LineReader::Read::too_long)
+      return report_line(out, number, Error{ErrorCategory::corrupt_input,
+                                            "encrypted field value is longer than any keyward writes (values hold at most " +
+                                                std::to_string(envelope::kMaxFieldValueBytes) + " bytes)",
+                                            std::nullopt});
     auto plain = field.decrypt(line);
-    if (!plain) return report_line(number, plain.error());
-    std::cout.write(reinterpret_cast<const char*>(plain->value.data()), static_cast<std::streamsize>(plain->value.size()));
-    std::cout << "\n";
+    if (!plain) return report_line(out, number, plain.error());
+    auto written = out.write_line(plain->value);
     OPENSSL_cleanse(plain->value.data(), plain->value.size());
+    if (!written) return report(kTool, written.error());
     if (plain->under_older_kek_version) note_older_version(session->client, line, number);
   }
-  return finish_output();
+  return finish_output(out);
 }
 
 int field_lookup(const FieldCommand& command, const EncryptionContext& context) {
@@ -151,20 +136,27 @@ int field_lookup(const FieldCommand& command, const EncryptionContext& context) 
   auto keys = field.lookup_key_info();
   if (!keys) return report(kTool, keys.error());
   if (keys->empty()) return report(kTool, Error{ErrorCategory::not_found, "scope '" + command.scope + "' has no DEKs", std::nullopt});
-  std::string line;
+  LineReader in(STDIN_FILENO, envelope::kMaxFieldValueBytes);
+  LineWriter out(STDOUT_FILENO);
+  std::string_view line;
   std::size_t number = 0;
-  for (LineRead read; (read = read_line(std::cin, line, envelope::kMaxFieldValueBytes)) != LineRead::end;) {
+  for (;;) {
+    auto read = in.next(line);
+    if (!read) return report_line(out, number + 1, read.error());
+    if (*read == LineReader::Read::end) break;
     ++number;
-    if (read == LineRead::too_long) return report_line(number, value_too_long());
+    if (*read == LineReader::Read::too_long) return report_line(out, number, value_too_long());
     // One lookup value per live DEK version: query for any of them.
-    auto values = command.blind_index > 0 ? field.blind_indexes(bytes_of(line), command.blind_index)
-                                          : field.lookup_values(bytes_of(line), command.unscoped_values);
-    OPENSSL_cleanse(line.data(), line.size());
+    auto values = command.blind_index > 0 ? field.blind_indexes(line, command.blind_index)
+                                          : field.lookup_values(line, command.unscoped_values);
     if (!values) return report(kTool, values.error());
-    for (const auto& value : *values)
-      std::cout << value.text << "\t" << value.kek_family << "/v" << value.kek_version << (value.unscoped ? "\tunscoped\n" : "\n");
+    for (const auto& value : *values) {
+      const std::string row = value.text + "\t" + value.kek_family + "/v" + std::to_string(value.kek_version) +
+                              (value.unscoped ? "\tunscoped" : "");
+      if (auto written = out.write_line(row); !written) return report(kTool, written.error());
+    }
   }
-  return finish_output();
+  return finish_output(out);
 }
 
 }  // namespace
