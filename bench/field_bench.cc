@@ -1,5 +1,6 @@
-// Field values of 64 bytes through KeyService (what keyward::Client's field calls wrap), DEKs
-// cached, next to a raw EVP AES-256-GCM 64-byte seal in the same binary and run.
+// Field values of 64 bytes through the public API (keyward::Client and Field, as an app calls them)
+// and through KeyService (what Field wraps), DEKs cached, next to a raw EVP AES-256-GCM 64-byte seal
+// in the same binary and run.
 //
 // On the token named by KEYWARD_TOKEN (bench/run.sh makes one with KEK "bench"): every benchmark
 // runs first while the token holds 1 KEK family, then again after the bench has created 49 more
@@ -13,12 +14,14 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unistd.h>
 #include <vector>
 
 #include "catalog/sqlite_catalog.h"
 #include "keyward/internal/key_service.h"
+#include "keyward/keyward.h"
 #include "pkcs11/connection.h"
 
 namespace {
@@ -36,11 +39,15 @@ struct Fixture {
   std::unique_ptr<hierarchy::DekCache> cache;
   std::unique_ptr<KeyService> service;
   std::vector<std::string> families;  // "bench" first
+  std::optional<keyward::Client> client;  // the public API, on its own catalog file
+  std::string client_catalog_path;
   std::string error;
   ~Fixture() {
     service.reset();
     catalog.reset();
-    for (const char* suffix : {"", "-wal", "-shm"}) std::remove((catalog_path + suffix).c_str());
+    client.reset();
+    for (const auto& path : {catalog_path, client_catalog_path})
+      for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
   }
 };
 
@@ -60,6 +67,12 @@ void open_fixture(Fixture& f) {
   f.cache = std::make_unique<hierarchy::DekCache>();
   f.service = std::make_unique<KeyService>(*f.hierarchy, *f.catalog, *f.cache);
   f.families.push_back("bench");
+  keyward::ClientOptions options;  // the token from KEYWARD_TOKEN, as an app's
+  f.client_catalog_path = f.catalog_path + ".client";
+  options.catalog = f.client_catalog_path;
+  auto client = keyward::Client::open(options);
+  if (!client) return void(f.error = client.error().message);
+  f.client.emplace(std::move(*client));
 }
 
 // Made on first use, destroyed by main() before exit: as a function-local static it would outlive
@@ -162,6 +175,58 @@ void BM_KeyServiceDecryptExpectedScope(benchmark::State& state, std::size_t fami
   state.SetItemsProcessed(state.iterations());
 }
 
+// The same through keyward::Client: one Field per scope (made once, as an app keeps its column
+// ciphers), text in and out as an app sees them.
+std::vector<keyward::Field> client_fields(Fixture& f, std::size_t families, keyward::FieldMode mode) {
+  std::vector<keyward::Field> fields;
+  for (std::size_t i = 0; i < families; ++i) {
+    auto field = f.client->field({.scope = scope_of(i), .kek_family = f.families[i], .mode = mode,
+                                  .context = {{"table", "users"}, {"column", "email"}}});
+    if (!field) return {};
+    fields.push_back(std::move(*field));
+  }
+  return fields;
+}
+
+void BM_ClientFieldEncrypt(benchmark::State& state, keyward::FieldMode mode, std::size_t families) {
+  auto& f = fixture();
+  if (!f.error.empty() || !ensure_families(f, families)) return state.SkipWithError(f.error.c_str());
+  const auto fields = client_fields(f, families, mode);
+  if (fields.empty()) return state.SkipWithError("could not make the fields");
+  const std::vector<std::uint8_t> value(kValueBytes, 'x');
+  for (const auto& field : fields)
+    if (!field.encrypt(value)) return state.SkipWithError("could not encrypt");  // each scope's DEK made once
+  std::size_t i = 0;
+  for (auto _ : state) {
+    auto text = fields[i++ % families].encrypt(value);
+    if (!text) return state.SkipWithError(text.error().message.c_str());
+    benchmark::DoNotOptimize(text->data());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_ClientFieldDecrypt(benchmark::State& state, keyward::FieldMode mode, std::size_t families) {
+  auto& f = fixture();
+  if (!f.error.empty() || !ensure_families(f, families)) return state.SkipWithError(f.error.c_str());
+  const auto fields = client_fields(f, families, mode);
+  if (fields.empty()) return state.SkipWithError("could not make the fields");
+  const std::vector<std::uint8_t> value(kValueBytes, 'x');
+  std::vector<std::string> texts;
+  for (std::size_t i = 0; i < 1024; ++i) {
+    auto text = fields[i % families].encrypt(value);
+    if (!text) return state.SkipWithError(text.error().message.c_str());
+    texts.push_back(std::move(*text));
+  }
+  std::size_t i = 0;
+  for (auto _ : state) {  // each value read through its own scope's Field: the scope check included
+    const std::size_t n = i++ % texts.size();
+    auto plain = fields[n % families].decrypt(texts[n]);
+    if (!plain) return state.SkipWithError(plain.error().message.c_str());
+    benchmark::DoNotOptimize(plain->value.data());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
 // The reference: one AES-256-GCM seal of 64 bytes with 40 bytes of AAD on a context keyed once,
 // the nonce a counter (what `openssl speed -aead` does per op).
 void BM_RawEvpGcm64(benchmark::State& state) {
@@ -208,6 +273,10 @@ int main(int argc, char** argv) {
   // Every benchmark with 1 family first, while the token holds only "bench"; then with 50.
   for (std::size_t families : {std::size_t{1}, std::size_t{50}}) {
     const std::string tail = "/families:" + std::to_string(families);
+    add("BM_ClientFieldEncrypt/randomized" + tail, BM_ClientFieldEncrypt, keyward::FieldMode::randomized, families);
+    add("BM_ClientFieldDecrypt/randomized" + tail, BM_ClientFieldDecrypt, keyward::FieldMode::randomized, families);
+    add("BM_ClientFieldEncrypt/deterministic" + tail, BM_ClientFieldEncrypt, keyward::FieldMode::deterministic, families);
+    add("BM_ClientFieldDecrypt/deterministic" + tail, BM_ClientFieldDecrypt, keyward::FieldMode::deterministic, families);
     add("BM_KeyServiceEncrypt/randomized" + tail, BM_KeyServiceEncrypt, FieldSuite::randomized, families);
     add("BM_KeyServiceDecrypt/randomized" + tail, BM_KeyServiceDecrypt, FieldSuite::randomized, families);
     add("BM_KeyServiceDecryptExpectedScope/randomized" + tail, BM_KeyServiceDecryptExpectedScope, families);

@@ -36,13 +36,14 @@ print(f"| openssl speed -aead -evp aes-256-gcm -bytes 64 | {k(openssl)} | 1.00 |
 if raw:
     print(f"| raw EVP AES-256-GCM seal, 64 B (field_bench) | {k(raw)} | {raw / openssl:.2f} | 1.00 | |")
 for name, value in field.items():
-    if not name.startswith("BM_KeyService"):
+    if not name.startswith(("BM_KeyService", "BM_ClientField")):
         continue
     op, suite, families = name.split("/")
-    kind = op.replace("BM_KeyService", "")
+    layer = "public API" if op.startswith("BM_ClientField") else "KeyService"
+    kind = op.replace("BM_KeyService", "").replace("BM_ClientField", "")
     base = "Decrypt" if kind.startswith("Decrypt") else "Encrypt"
     m = mongo.get(mongo_for[(base, suite)])
-    label = f"keyward {kind.replace('DecryptExpectedScope', 'decrypt --scope').lower()} {suite}, {families.replace(':', ' ')}"
+    label = f"keyward {layer} {kind.replace('DecryptExpectedScope', 'decrypt --scope').lower()} {suite}, {families.replace(':', ' ')}"
     print(f"| {label} | {k(value)} | {value / openssl:.2f} | {value / raw:.2f} | {f'{value / m:.1f}x' if m else ''} |")
 for name, value in mongo.items():
     print(f"| libmongocrypt {name.replace('BM_Mongocrypt', '').lower()} (AEAD_AES_256_CBC_HMAC_SHA_512) | {k(value)} | {value / openssl:.2f} | | 1.00 |")
