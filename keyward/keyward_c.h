@@ -77,7 +77,8 @@ KW_EXPORT int kw_field_decrypt(kw_client *c, const char *text, const char *scope
 /* Encrypts in_path into out_path (atomic: a complete file, mode 0600, or none; an existing out_path is
  * refused) under a fresh DEK generated in the token and wrapped under KEK family `kek`'s newest
  * version. "-" names stdin / stdout. Returns KW_USAGE for NULL or empty arguments, KW_FAILED for an
- * unknown KEK family or an I/O failure (an existing out_path), KW_INFRASTRUCTURE when the token fails. */
+ * unknown KEK family or an I/O failure, KW_INFRASTRUCTURE when the token fails; an existing out_path is
+ * KW_USAGE. */
 KW_EXPORT int kw_encrypt_file(kw_client *c, const char *kek, const char *in_path, const char *out_path,
                               const char *const *context);
 /* Decrypts an envelope file with the context it was encrypted with; a regular out_path appears only
