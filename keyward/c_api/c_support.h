@@ -1,0 +1,83 @@
+// Internal to the C ABI (keyward/keyward_c.h): the kw_client behind the opaque handle, the edge where
+// exceptions stop, the per-thread last error, and outputs that kw_free can wipe whole.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "keyward/keyward.h"
+#include "keyward/keyward_c.h"
+
+namespace keyward::c_api {
+
+// Fields made on first use of a (scope, KEK family, mode, context) and kept for the client's life,
+// so a value costs a cache lookup, not a Field creation. Safe from many threads (a shared lock for
+// hits, an exclusive one to insert). Bounded: past max_entries the cache starts over, which only
+// costs the next calls a Field creation each (a Field holds no key; the client's DEK cache does).
+class FieldCache {
+ public:
+  static constexpr std::size_t max_entries = 4096;
+
+  // The field for these C arguments. scope NULL: a reader of any scope (decrypt only). Errors:
+  // usage (malformed context array, empty scope or context key), and Client::field's.
+  Result<Field> field(const Client& client, const char* scope, const char* kek_family, FieldMode mode,
+                      const char* const* context);
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view key) const noexcept { return std::hash<std::string_view>{}(key); }
+  };
+  std::shared_mutex mutex_;
+  std::unordered_map<std::string, Field, Hash, std::equal_to<>> fields_;
+};
+
+// The context array as an EncryptionContext. Errors: usage for a key without a value or a key given
+// twice (an empty key is refused by Client::field).
+Result<EncryptionContext> parse_context(const char* const* context);
+
+// Sets this thread's last error from `error` and returns its status (Error::exit_code()).
+int fail(const Error& error);
+// Sets this thread's last error to a usage message and returns KW_USAGE.
+int usage(std::string_view message);
+// Clears this thread's last error (a call that succeeds leaves "").
+void clear_last_error() noexcept;
+
+// This thread's last error message ("" after a success); valid until its next kw_ call.
+const char* last_error_text() noexcept;
+
+// Wipes and frees what allocate_output returned (nullptr: nothing).
+void release_output(void* output) noexcept;
+
+// size bytes the caller releases with kw_free (which wipes them): malloc'd behind a header holding
+// the size. nullptr when the heap is exhausted.
+void* allocate_output(std::size_t size) noexcept;
+
+// Sets this thread's last error for the exception being handled; returns its status (1: internal).
+int fail_with_current_exception() noexcept;
+
+// Runs a C entry point's body: any exception becomes an internal error (status 1) with a message;
+// nothing unwinds into the caller's C frames.
+template <class Body>
+int guarded(Body&& body) noexcept {
+  try {
+    clear_last_error();
+    return body();
+  } catch (...) {
+    return fail_with_current_exception();
+  }
+}
+
+}  // namespace keyward::c_api
+
+// The handle behind kw_client*.
+struct kw_client {
+  explicit kw_client(keyward::Client opened) : client(std::move(opened)) {}
+  keyward::Client client;
+  keyward::c_api::FieldCache fields;
+};
