@@ -276,6 +276,8 @@ TEST_F(CAbi, FourThreadsShareOneClient) {
         size_t length = 0;
         const int status = kw_field_decrypt(client_, text, scope.c_str(), kEmailContext, &plain, &length);
         if (status != KW_OK || std::string(reinterpret_cast<char*>(plain), length) != value) ++failures[t];
+        kw_free(plain);  // the failing call below sets `plain` to NULL first
+        plain = nullptr;
         // Each thread's last error is its own: a failure here leaves the other threads' "" alone.
         if (i % 50 == 0 && (kw_field_decrypt(client_, text, scope.c_str(), kOtherContext, &plain, &length) != KW_FAILED ||
                             std::strlen(kw_last_error()) == 0))
