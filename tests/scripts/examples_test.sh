@@ -40,9 +40,12 @@ expect_status 0 "examples build (shared and static)" -- cmake --build "$work/exa
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
 expect_status 0 "file_encryptor builds with pkg-config" -- bash -c \
   "g++ -O2 -o '$work/file_encryptor_pc' '$src/examples/file_encryptor/main.cc' \$(pkg-config --cflags --libs keyward) -Wl,-rpath,'$prefix/lib'"
-ldd "$work/examples/file_encryptor" | grep -q "$prefix/lib/libkeyward.so" \
+# ldd's output goes to a file first: `ldd | grep -q` under pipefail fails when grep exits early.
+ldd "$work/examples/file_encryptor" > "$work/ldd.shared"
+ldd "$work/examples/file_encryptor_static" > "$work/ldd.static"
+grep -qF "$prefix/lib/libkeyward.so" "$work/ldd.shared" \
   && pass "the find_package build runs on the installed libkeyward.so" || flunk "file_encryptor does not use $prefix/lib"
-ldd "$work/examples/file_encryptor_static" | grep -q libkeyward && flunk "the static build needs libkeyward.so" \
+grep -q libkeyward "$work/ldd.static" && flunk "the static build needs libkeyward.so" \
   || pass "the static build carries keyward inside"
 
 # --- run them on a fresh token, with the installed tools --------------------------------------
