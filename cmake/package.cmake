@@ -40,6 +40,9 @@ target_link_libraries(keyward_static INTERFACE OpenSSL::Crypto PkgConfig::P11KIT
 install(TARGETS keyward_shared keyward_static EXPORT keywardTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
+# The Python package (ctypes over libkeyward.so), where Debian's python3 looks for it.
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/bindings/python/keyward DESTINATION ${CMAKE_INSTALL_LIBDIR}/python3/dist-packages
+  PATTERN __pycache__ EXCLUDE PATTERN "*.pyc" EXCLUDE)
 install(FILES ${keyward_public_headers} DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/keyward)
 install(TARGETS keyward keyward-ceremony keyward-rotate keyward-token RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 
