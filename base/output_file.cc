@@ -185,10 +185,19 @@ Result<OutputFile> OutputFile::open(const std::string& path, const OutputOptions
   }
   // Fallback: a named temporary, locked while we live, removed on signals.
   for (int attempt = 0; attempt < 8; ++attempt) {
-    std::string temp = out.target_ + std::string(kTempInfix) + "XXXXXX";
-    int fd = ::mkstemp(temp.data());
-    if (fd < 0) return fail(io_error("cannot create a temporary file beside", out.target_));
+    // Registered before it exists: a signal between creating and registering would leave it
+    // (seen once in OutputFile.SignalledDecryptionRemovesTheNamedTemporary); removing a name not
+    // yet created is harmless.
+    const std::string temp = out.target_ + std::string(kTempInfix) + random_suffix();
     const int slot = register_temporary(temp);
+    int fd = ::open(temp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, kMode);
+    if (fd < 0) {
+      const int saved = errno;
+      unregister_temporary(slot);
+      if (saved == EEXIST) continue;
+      errno = saved;
+      return fail(io_error("cannot create a temporary file beside", out.target_));
+    }
     struct stat created {};
     // Another writer's stale cleanup may have taken it between mkstemp and flock: then start over.
     if (::flock(fd, LOCK_EX) != 0 || ::fstat(fd, &created) != 0 || created.st_nlink == 0) {
