@@ -74,6 +74,30 @@ KW_EXPORT int kw_field_encrypt(kw_client *c, const char *scope, const char *kek,
 KW_EXPORT int kw_field_decrypt(kw_client *c, const char *text, const char *scope, const char *const *context,
                                unsigned char **out_value, size_t *out_len);
 
+/* Batches: many values of one scope in one call, for bindings where each call costs more than the
+ * encryption itself (Python's ctypes). All or nothing: the first value that fails stops the batch, its
+ * status is returned, kw_last_error names its index ("value 17: ..."), and no output is returned.
+ *
+ * A batch of value texts is one buffer holding `count` NUL-terminated texts one after another (the
+ * layout kw_field_encrypt_batch returns, so its output can be decrypted as it is). */
+
+/* Encrypts `count` values as kw_field_encrypt does, under one scope, KEK family, mode and context.
+ * values: the values one after another; value_lens[i]: the length of value i (values may be NULL
+ * when every length is 0). On success *out_texts (released with kw_free) holds the `count` texts in
+ * order, NUL-terminated, in *out_size bytes (NULs included); on failure it is NULL and *out_size 0.
+ * count 0 is a success with an empty (non-NULL) buffer. Statuses as kw_field_encrypt. */
+KW_EXPORT int kw_field_encrypt_batch(kw_client *c, const char *scope, const char *kek, int deterministic,
+                                     const unsigned char *values, const size_t *value_lens, size_t count,
+                                     const char *const *context, char **out_texts, size_t *out_size);
+/* Decrypts `count` value texts (texts: texts_size bytes holding count NUL-terminated texts) as
+ * kw_field_decrypt does, with one scope (NULL: any) and context. On success *out_values (released with
+ * kw_free) holds the values one after another and out_lens[i] (an array of `count` the caller provides)
+ * the length of value i; on failure *out_values is NULL, every out_lens[i] is 0, and no plaintext was
+ * released. A buffer that does not hold exactly `count` texts is KW_USAGE. Statuses as kw_field_decrypt. */
+KW_EXPORT int kw_field_decrypt_batch(kw_client *c, const char *texts, size_t texts_size, size_t count,
+                                     const char *scope, const char *const *context, unsigned char **out_values,
+                                     size_t *out_lens);
+
 /* Encrypts in_path into out_path (atomic: a complete file, mode 0600, or none; an existing out_path is
  * refused) under a fresh DEK generated in the token and wrapped under KEK family `kek`'s newest
  * version. "-" names stdin / stdout. Returns KW_USAGE for NULL or empty arguments, KW_FAILED for an

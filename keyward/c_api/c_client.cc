@@ -46,6 +46,28 @@ int usage(std::string_view message) {
 
 void clear_last_error() noexcept { last_error.clear(); }
 
+int check_encrypt_arguments(std::string_view call, const kw_client* c, const char* scope, const char* kek) {
+  if (c == nullptr) return usage(std::string(call) + ": the client is NULL");
+  if (scope == nullptr || *scope == '\0')
+    return usage(std::string(call) + ": empty scope; name the DEK scope (e.g. tenant:acme/table:users/column:email)");
+  if (kek == nullptr || *kek == '\0')
+    return usage(std::string(call) + ": empty KEK family; name the KEK that wraps the scope's DEK");
+  return KW_OK;
+}
+
+int check_decrypt_arguments(std::string_view call, const kw_client* c, const char* scope) {
+  if (c == nullptr) return usage(std::string(call) + ": the client is NULL");
+  if (scope != nullptr && *scope == '\0')
+    return usage(std::string(call) + ": empty scope; name the value's scope, or pass NULL to accept any scope");
+  return KW_OK;
+}
+
+int out_of_memory() { return fail(Error{ErrorCategory::internal, "out of memory", {}}); }
+
+WipeOnExit::~WipeOnExit() {
+  if (!bytes.empty()) OPENSSL_cleanse(bytes.data(), bytes.size());
+}
+
 int fail_with_current_exception() noexcept {
   try {
     throw;

@@ -8,22 +8,10 @@
 #include "keyward/c_api/c_support.h"
 
 using keyward::c_api::fail;
+using keyward::c_api::out_of_memory;
+using keyward::c_api::WipeOnExit;
 using keyward::c_api::guarded;
 using keyward::c_api::usage;
-
-namespace {
-
-// Wipes a decrypted value however the call leaves (returned, failed or thrown).
-struct WipeOnExit {
-  std::vector<std::uint8_t>& bytes;
-  ~WipeOnExit() {
-    if (!bytes.empty()) OPENSSL_cleanse(bytes.data(), bytes.size());
-  }
-};
-
-int out_of_memory() { return fail(keyward::Error{keyward::ErrorCategory::internal, "out of memory", {}}); }
-
-}  // namespace
 
 extern "C" {
 
@@ -32,10 +20,8 @@ int kw_field_encrypt(kw_client* c, const char* scope, const char* kek, int deter
   return guarded([&]() -> int {
     if (out_text == nullptr) return usage("kw_field_encrypt: out_text is NULL");
     *out_text = nullptr;
-    if (c == nullptr) return usage("kw_field_encrypt: the client is NULL");
-    if (scope == nullptr || *scope == '\0')
-      return usage("kw_field_encrypt: empty scope; name the DEK scope (e.g. tenant:acme/table:users/column:email)");
-    if (kek == nullptr || *kek == '\0') return usage("kw_field_encrypt: empty KEK family; name the KEK that wraps the scope's DEK");
+    if (const int status = keyward::c_api::check_encrypt_arguments("kw_field_encrypt", c, scope, kek); status != KW_OK)
+      return status;
     if (value == nullptr && value_len != 0) return usage("kw_field_encrypt: value is NULL but value_len is not 0");
 
     const auto mode = deterministic != 0 ? keyward::FieldMode::deterministic : keyward::FieldMode::randomized;
@@ -59,10 +45,9 @@ int kw_field_decrypt(kw_client* c, const char* text, const char* scope, const ch
     if (out_value == nullptr || out_len == nullptr) return usage("kw_field_decrypt: out_value or out_len is NULL");
     *out_value = nullptr;
     *out_len = 0;
-    if (c == nullptr) return usage("kw_field_decrypt: the client is NULL");
     if (text == nullptr) return usage("kw_field_decrypt: text is NULL");
-    if (scope != nullptr && *scope == '\0')
-      return usage("kw_field_decrypt: empty scope; name the value's scope, or pass NULL to accept any scope");
+    if (const int status = keyward::c_api::check_decrypt_arguments("kw_field_decrypt", c, scope); status != KW_OK)
+      return status;
 
     // The mode is the value's own (its text says which); the Field's only matters to encrypt.
     auto field = c->fields.field(c->client, scope, nullptr, keyward::FieldMode::randomized, context);

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "keyward/keyward.h"
 #include "keyward/keyward_c.h"
@@ -57,6 +58,21 @@ void release_output(void* output) noexcept;
 // size bytes the caller releases with kw_free (which wipes them): malloc'd behind a header holding
 // the size. nullptr when the heap is exhausted.
 void* allocate_output(std::size_t size) noexcept;
+
+// The checks every field encrypt call makes: a client, a scope and a KEK family. KW_OK, or the usage
+// status with the message set (prefixed with `call`).
+int check_encrypt_arguments(std::string_view call, const kw_client* c, const char* scope, const char* kek);
+// The same for decrypt calls: a client, and a scope that is NULL (any) or not empty.
+int check_decrypt_arguments(std::string_view call, const kw_client* c, const char* scope);
+
+// Sets this thread's last error to "out of memory" and returns its status.
+int out_of_memory();
+
+// Wipes a decrypted value however the call leaves (returned, failed or thrown).
+struct WipeOnExit {
+  std::vector<std::uint8_t>& bytes;
+  ~WipeOnExit();
+};
 
 // Sets this thread's last error for the exception being handled; returns its status (1: internal).
 int fail_with_current_exception() noexcept;

@@ -291,6 +291,153 @@ TEST_F(CAbi, FourThreadsShareOneClient) {
   for (std::size_t t = 0; t < kThreads; ++t) EXPECT_EQ(failures[t], 0) << "thread " << t;
 }
 
+// A batch buffer: the values one after another, and their lengths.
+struct ValueBatch {
+  std::string bytes;
+  std::vector<size_t> lengths;
+  void add(const std::string& value) {
+    bytes += value;
+    lengths.push_back(value.size());
+  }
+  const unsigned char* data() const { return bytes_of(bytes.c_str()); }
+};
+
+// The texts of a batch output, split at their NULs.
+std::vector<std::string> split_texts(const char* texts, size_t size) {
+  std::vector<std::string> split;
+  for (size_t at = 0; at < size; at += split.back().size() + 1) split.emplace_back(texts + at);
+  return split;
+}
+
+TEST_F(CAbi, BatchesRoundTripAndMatchSingleCalls) {
+  ValueBatch batch;
+  for (int i = 0; i < 100; ++i) batch.add("user" + std::to_string(i) + "@example.com");
+  batch.add("");
+  batch.add(std::string("\0\1\2\0\377", 5));
+  for (int deterministic = 0; deterministic <= 1; ++deterministic) {
+    char* texts = nullptr;
+    size_t size = 0;
+    ASSERT_EQ(kw_field_encrypt_batch(client_, "tenant:acme/users/email", "payments", deterministic, batch.data(),
+                                     batch.lengths.data(), batch.lengths.size(), kEmailContext, &texts, &size),
+              KW_OK)
+        << kw_last_error();
+    const auto split = split_texts(texts, size);
+    ASSERT_EQ(split.size(), batch.lengths.size());
+    // Each text is an ordinary value text: the single call reads it, and a deterministic text equals
+    // the single call's.
+    std::string plain;
+    ASSERT_EQ(decrypt(split[7], "tenant:acme/users/email", kEmailContext, &plain), KW_OK) << kw_last_error();
+    EXPECT_EQ(plain, "user7@example.com");
+    if (deterministic != 0) {
+      EXPECT_EQ(split[7], encrypt("tenant:acme/users/email", "user7@example.com", 1));
+    }
+
+    unsigned char* values = nullptr;
+    std::vector<size_t> lengths(split.size(), 99);
+    ASSERT_EQ(kw_field_decrypt_batch(client_, texts, size, split.size(), "tenant:acme/users/email", kEmailContext,
+                                     &values, lengths.data()),
+              KW_OK)
+        << kw_last_error();
+    EXPECT_EQ(lengths, batch.lengths);
+    EXPECT_EQ(std::string(reinterpret_cast<const char*>(values), batch.bytes.size()), batch.bytes);
+    kw_free(values);
+    kw_free(texts);
+  }
+}
+
+TEST_F(CAbi, EmptyBatchesSucceed) {
+  char* texts = nullptr;
+  size_t size = 99;
+  ASSERT_EQ(kw_field_encrypt_batch(client_, "tenant:acme/blobs", "payments", 0, nullptr, nullptr, 0, nullptr, &texts, &size),
+            KW_OK)
+      << kw_last_error();
+  EXPECT_NE(texts, nullptr);
+  EXPECT_EQ(size, 0u);
+  unsigned char* values = nullptr;
+  ASSERT_EQ(kw_field_decrypt_batch(client_, texts, 0, 0, nullptr, nullptr, &values, nullptr), KW_OK) << kw_last_error();
+  EXPECT_NE(values, nullptr);
+  kw_free(values);
+  kw_free(texts);
+}
+
+TEST_F(CAbi, ABadValueFailsTheWholeBatchAndNamesIt) {
+  ValueBatch batch;
+  for (int i = 0; i < 5; ++i) batch.add("value " + std::to_string(i));
+  char* texts = nullptr;
+  size_t size = 0;
+  ASSERT_EQ(kw_field_encrypt_batch(client_, "tenant:acme/users/email", "payments", 0, batch.data(), batch.lengths.data(),
+                                   batch.lengths.size(), kEmailContext, &texts, &size),
+            KW_OK)
+      << kw_last_error();
+  std::string tampered(texts, size);
+  kw_free(texts);
+  const auto split = split_texts(tampered.data(), tampered.size());
+  const size_t third = split[0].size() + split[1].size() + 2;
+  tampered[third + split[2].size() - 3] ^= 0x01;  // a byte inside value 2's ciphertext
+
+  const auto decrypt_batch = [&](const std::string& buffer, size_t count, const char* scope,
+                                 const char* const* context) {
+    unsigned char* values = reinterpret_cast<unsigned char*>(0x1);
+    std::vector<size_t> lengths(count, 99);
+    const int status = kw_field_decrypt_batch(client_, buffer.data(), buffer.size(), count, scope, context, &values,
+                                              lengths.data());
+    if (status != KW_OK) {
+      EXPECT_EQ(values, nullptr) << "no plaintext on failure";
+      EXPECT_EQ(lengths, std::vector<size_t>(count, 0));
+    } else {
+      kw_free(values);
+    }
+    return status;
+  };
+  EXPECT_EQ(decrypt_batch(tampered, 5, "tenant:acme/users/email", kEmailContext), KW_FAILED) << "tampered value 2";
+  EXPECT_NE(std::string(kw_last_error()).find("value 2"), std::string::npos) << kw_last_error();
+
+  const std::string good = split[0] + '\0' + split[1] + '\0';
+  EXPECT_EQ(decrypt_batch(good, 2, "tenant:acme/users/email", kOtherContext), KW_FAILED) << "wrong context";
+  expect_message();
+  EXPECT_EQ(decrypt_batch(good, 2, "tenant:acme/users/phone", kEmailContext), KW_FAILED) << "another scope";
+  expect_message();
+  EXPECT_EQ(decrypt_batch(good, 2, "tenant:acme/users/email", kEmailContext), KW_OK) << kw_last_error();
+
+  // Buffers that do not hold exactly `count` texts are usage errors.
+  EXPECT_EQ(decrypt_batch(good, 3, nullptr, kEmailContext), KW_USAGE) << "count too high";
+  EXPECT_EQ(decrypt_batch(good, 1, nullptr, kEmailContext), KW_USAGE) << "count too low";
+  EXPECT_EQ(decrypt_batch(good.substr(0, good.size() - 1), 2, nullptr, kEmailContext), KW_USAGE) << "no final NUL";
+  expect_message();
+}
+
+TEST_F(CAbi, BadBatchArgumentsAreUsageErrors) {
+  const size_t length = 1;
+  char* texts = nullptr;
+  size_t size = 0;
+  EXPECT_EQ(kw_field_encrypt_batch(client_, "s", "payments", 0, bytes_of("x"), &length, 1, nullptr, nullptr, &size),
+            KW_USAGE);
+  EXPECT_EQ(kw_field_encrypt_batch(client_, "s", "payments", 0, bytes_of("x"), nullptr, 1, nullptr, &texts, &size),
+            KW_USAGE);
+  EXPECT_EQ(kw_field_encrypt_batch(client_, "s", "payments", 0, nullptr, &length, 1, nullptr, &texts, &size), KW_USAGE);
+  EXPECT_EQ(kw_field_encrypt_batch(client_, "", "payments", 0, bytes_of("x"), &length, 1, nullptr, &texts, &size),
+            KW_USAGE);
+  EXPECT_EQ(kw_field_encrypt_batch(nullptr, "s", "payments", 0, bytes_of("x"), &length, 1, nullptr, &texts, &size),
+            KW_USAGE);
+  EXPECT_EQ(texts, nullptr);
+  expect_message();
+  EXPECT_EQ(kw_field_encrypt_batch(client_, "s", "no-such-kek", 0, bytes_of("x"), &length, 1, nullptr, &texts, &size),
+            KW_FAILED)
+      << "unknown KEK";
+  expect_message();
+
+  unsigned char* values = nullptr;
+  size_t lengths[1] = {0};
+  EXPECT_EQ(kw_field_decrypt_batch(client_, "x", 2, 1, nullptr, nullptr, nullptr, lengths), KW_USAGE);
+  EXPECT_EQ(kw_field_decrypt_batch(client_, "x", 2, 1, nullptr, nullptr, &values, nullptr), KW_USAGE);
+  EXPECT_EQ(kw_field_decrypt_batch(client_, nullptr, 2, 1, nullptr, nullptr, &values, lengths), KW_USAGE);
+  EXPECT_EQ(kw_field_decrypt_batch(client_, "x", 2, 1, "", nullptr, &values, lengths), KW_USAGE) << "empty scope";
+  EXPECT_EQ(kw_field_decrypt_batch(client_, "x", 2, 1, nullptr, nullptr, &values, lengths), KW_FAILED)
+      << "not a value text";
+  EXPECT_NE(std::string(kw_last_error()).find("value 0"), std::string::npos) << kw_last_error();
+  EXPECT_EQ(values, nullptr);
+}
+
 TEST(CAbiOpen, BadArgumentsAndTokensFailWithAMessage) {
   ASSERT_NE(keyward::hierarchy::testing::hierarchy_env(), nullptr);
   const auto& token = keyward::testing::test_token();

@@ -119,6 +119,30 @@ class ClientTest(unittest.TestCase):
             f.write(SECRET)
         self.assertFails(1, self.client.encrypt_file, "no-such-kek", src, os.path.join(self.dir, "enc"))
 
+    def test_batches_round_trip(self) -> None:
+        values = [f"user{i}@example.com".encode() for i in range(50)] + [b"", b"\x00\x01\x00"]
+        for deterministic in (False, True):
+            texts = self.client.field_encrypt_many(SCOPE, "payments", values, CTX, deterministic=deterministic)
+            self.assertEqual(len(texts), len(values))
+            self.assertEqual(self.client.field_decrypt(texts[3], CTX, scope=SCOPE), values[3])
+            if deterministic:
+                self.assertEqual(texts[3], self.client.field_encrypt(SCOPE, "payments", values[3], CTX, deterministic=True))
+            self.assertEqual(self.client.field_decrypt_many(texts, CTX, scope=SCOPE), values)
+        self.assertEqual(self.client.field_encrypt_many(SCOPE, "payments", []), [])
+        self.assertEqual(self.client.field_decrypt_many([]), [])
+
+    def test_batch_failures_name_the_value(self) -> None:
+        texts = self.client.field_encrypt_many(SCOPE, "payments", [b"a", b"b", SECRET], CTX)
+        i = len(texts[2]) - 5
+        tampered = texts[:2] + [texts[2][:i] + ("A" if texts[2][i] != "A" else "B") + texts[2][i + 1:]]
+        err = self.assertFails(1, self.client.field_decrypt_many, tampered, CTX)
+        self.assertIn("value 2", err.message)
+        self.assertFails(1, self.client.field_decrypt_many, texts, {"table": "users", "column": "phone"})
+        self.assertFails(1, self.client.field_decrypt_many, texts, CTX, scope="tenant:other/users/email")
+        self.assertFails(2, self.client.field_decrypt_many, ["a\0b"], CTX)
+        self.assertFails(2, self.client.field_encrypt_many, "", "payments", [SECRET])
+        self.assertFails(1, self.client.field_encrypt_many, "tenant:acme/new", "no-such-kek", [SECRET])
+
     def test_threads_share_a_client(self) -> None:
         errors = []
 

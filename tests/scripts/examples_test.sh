@@ -91,6 +91,29 @@ expect_status 0 "lists every user" -- "$et" "$table" list
 expect_grep '^3 users$' "$work/last.out" "three rows"
 if grep -a -q -e 'example.com' -e 'likes tea' -e 'coffee' "$table"; then flunk "the database file holds plaintext"
 else pass "the database file holds no email or note in the clear"; fi
+# The C and Python tables (C ABI, Python package) read and write the same rows as the C++ one.
+etc="$work/examples/email_table_c"
+etpy() { env -u KEYWARD_LIBRARY PYTHONPATH="$prefix/lib/python3/dist-packages" python3 "$src/examples/email_table_py/email_table.py" "$@"; }
+no_token="pkcs11:token=no-such-token?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:$work/tok/user.pin"
+etpy_no_token() { KEYWARD_TOKEN="$no_token" etpy "$@"; }
+expect_status 0 "email_table_c adds a user" -- "$etc" "$table" add dave dave@example.com "likes C"
+expect_status 0 "email_table_c finds the C++ rows" -- "$etc" "$table" find alice@example.com
+expect_grep '^carol <alice@example.com> shares' "$work/last.out" "a C++ row, decrypted in C"
+expect_grep '^2 users$' "$work/last.out" "both alice rows"
+expect_status 0 "email_table.py (the installed package, no KEYWARD_LIBRARY) adds a user" -- etpy "$table" add erin erin@example.com "likes Python"
+expect_status 0 "email_table.py finds the C row" -- etpy "$table" find dave@example.com
+expect_grep '^dave <dave@example.com> likes C$' "$work/last.out" "a C row, decrypted in Python"
+expect_status 0 "email_table.py lists every row" -- etpy "$table" list
+expect_grep '^5 users$' "$work/last.out" "five rows from three languages"
+expect_status 0 "email_table (C++) finds the Python row" -- "$et" "$table" find erin@example.com
+expect_grep '^erin <erin@example.com> likes Python$' "$work/last.out" "a Python row, decrypted in C++"
+expect_status 2 "email_table_c: bad usage exits 2" -- "$etc" "$table" add x
+expect_status 2 "email_table.py: bad usage exits 2" -- etpy "$table" find
+expect_status 3 "email_table.py: an unreachable token exits 3" -- etpy_no_token "$table" list
+expect_status 3 "email_table_c: an unreachable token exits 3" -- env KEYWARD_TOKEN="$no_token" "$etc" "$table" list
+if grep -a -q -e 'dave@' -e 'likes C' -e 'erin@' "$table"; then flunk "the C or Python rows hold plaintext"
+else pass "the C and Python rows hold no email or note in the clear"; fi
+
 # A note pasted into the email column fails: each column binds its name as context.
 sqlite3 "$table" "UPDATE users SET email = (SELECT note FROM users WHERE name = 'bob') WHERE name = 'alice'"
 expect_status 1 "a value moved to another column is refused" -- "$et" "$table" list

@@ -26,7 +26,7 @@ from __future__ import annotations
 import ctypes
 import os
 import threading
-from typing import Iterable, Mapping, Optional, Union
+from typing import Iterable, List, Mapping, Optional, Union
 
 from ._native import load_library
 
@@ -206,6 +206,62 @@ class Client:
             return ctypes.string_at(out.value, out_len.value) if out_len.value else b""
         finally:
             self._lib.kw_free(out)
+
+    def field_encrypt_many(self, scope: str, kek: str, values: Iterable[bytes], context: Context = None,
+                           deterministic: bool = False) -> List[str]:
+        """:meth:`field_encrypt` for many values of one scope in one library call (the ctypes call is
+        what costs most per value). Returns the texts in order. All or nothing: the first value that
+        fails raises :class:`Error` naming its index ("value 17: ...") and no text is returned."""
+        data = [bytes(value) for value in values]
+        scope_b, kek_b, ctx = _text(scope, "scope"), _text(kek, "kek"), _context(context)
+        lengths = (ctypes.c_size_t * len(data))(*map(len, data))
+        out = ctypes.c_void_p()
+        out_size = ctypes.c_size_t()
+        handle = self._acquire()
+        try:
+            status = self._lib.kw_field_encrypt_batch(handle, scope_b, kek_b, 1 if deterministic else 0, b"".join(data),
+                                                      lengths, len(data), ctx, ctypes.byref(out),
+                                                      ctypes.byref(out_size))
+            if status != OK:
+                raise _last_error(self._lib, status)
+        finally:
+            self._release()
+        try:
+            texts = ctypes.string_at(out.value, out_size.value)
+        finally:
+            self._lib.kw_free(out)
+        return texts.decode("ascii").split("\0")[:-1] if data else []
+
+    def field_decrypt_many(self, values: Iterable[str], context: Context = None,
+                           scope: Optional[str] = None) -> List[bytes]:
+        """:meth:`field_decrypt` for many value texts in one library call; returns the values in
+        order. All or nothing: a tampered value, a wrong context or a value of another scope raises
+        :class:`Error` (1) naming its index, and no plaintext is released."""
+        texts = [_text(value, "value") for value in values]
+        if any(b"\0" in text for text in texts):
+            raise Error(USAGE, "usage: a value text contains a NUL character")
+        joined = b"".join(text + b"\0" for text in texts)
+        scope_b, ctx = _text(scope, "scope"), _context(context)
+        lengths = (ctypes.c_size_t * len(texts))()
+        out = ctypes.c_void_p()
+        handle = self._acquire()
+        try:
+            status = self._lib.kw_field_decrypt_batch(handle, joined, len(joined), len(texts), scope_b, ctx,
+                                                      ctypes.byref(out), lengths)
+            if status != OK:
+                raise _last_error(self._lib, status)
+        finally:
+            self._release()
+        try:
+            plain = ctypes.string_at(out.value, sum(lengths))
+        finally:
+            self._lib.kw_free(out)
+        values_out = []
+        at = 0
+        for length in lengths:
+            values_out.append(plain[at:at + length])
+            at += length
+        return values_out
 
     # -- files ------------------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
+import pathlib
 
 __all__ = ["load_library"]
 
@@ -30,6 +31,15 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
     lib.kw_field_decrypt.argtypes = [client_p, ctypes.c_char_p, ctypes.c_char_p, _c_char_pp,
                                      ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_size_t)]
     lib.kw_field_decrypt.restype = ctypes.c_int
+    lib.kw_field_encrypt_batch.argtypes = [client_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_int,
+                                           ctypes.c_char_p, ctypes.POINTER(ctypes.c_size_t), ctypes.c_size_t,
+                                           _c_char_pp, ctypes.POINTER(ctypes.c_void_p),
+                                           ctypes.POINTER(ctypes.c_size_t)]
+    lib.kw_field_encrypt_batch.restype = ctypes.c_int
+    lib.kw_field_decrypt_batch.argtypes = [client_p, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_size_t,
+                                           ctypes.c_char_p, _c_char_pp, ctypes.POINTER(ctypes.c_void_p),
+                                           ctypes.POINTER(ctypes.c_size_t)]
+    lib.kw_field_decrypt_batch.restype = ctypes.c_int
     lib.kw_encrypt_file.argtypes = [client_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, _c_char_pp]
     lib.kw_encrypt_file.restype = ctypes.c_int
     lib.kw_decrypt_file.argtypes = [client_p, ctypes.c_char_p, ctypes.c_char_p, _c_char_pp]
@@ -38,11 +48,14 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
 
 
 def load_library() -> ctypes.CDLL:
-    """Loads libkeyward.so: ``$KEYWARD_LIBRARY`` if set, else the loader's search path."""
+    """Loads libkeyward.so: ``$KEYWARD_LIBRARY`` if set, else the one installed with this package
+    (``P/lib`` for a package in ``P/lib/python3/dist-packages``), else the loader's search path."""
     explicit = os.environ.get("KEYWARD_LIBRARY")
     if explicit:
         return _declare(ctypes.CDLL(explicit))
-    candidates = [name for name in (ctypes.util.find_library("keyward"), "libkeyward.so.0", "libkeyward.so") if name]
+    beside = pathlib.Path(__file__).resolve().parents[3] / "libkeyward.so.0"
+    candidates = [str(beside)] if beside.is_file() else []
+    candidates += [name for name in (ctypes.util.find_library("keyward"), "libkeyward.so.0", "libkeyward.so") if name]
     errors = []
     for name in candidates:
         try:
