@@ -28,6 +28,10 @@ if [ -x "$bin/mongocrypt_bench" ]; then
 fi
 openssl_kbs=$(openssl speed -aead -evp aes-256-gcm -seconds 3 -bytes 64 2>/dev/null | awk '/^AES-256-GCM/ {print $2}' | tr -d k)
 python3 "$root/bench/field_summary.py" "$t/field.json" "$(echo "$openssl_kbs * 1000 / 64" | bc -l)" $mongo_json
+echo "== fields through the C ABI and Python next to the C++ API (64-byte values, one scope, DEK cached)"
+"$bin/c_abi_bench" --benchmark_min_time=0.5 --benchmark_out="$t/c_abi.json" --benchmark_out_format=json >/dev/null
+KEYWARD_LIBRARY="$root/$build/libkeyward.so.0" python3 "$root/bench/python_field_bench.py" "$t/python.db" > "$t/python.json"
+python3 "$root/bench/c_abi_summary.py" "$t/c_abi.json" "$t/python.json"
 echo "== segments (AES-256-GCM per segment, vs raw EVP in the same run)"
 "$bin/segment_bench" --benchmark_min_time=0.5
 echo "== DEK cache hit vs token unwrap"

@@ -1,9 +1,8 @@
 // The C ABI's client, errors and memory (keyward/keyward_c.h): kw_open, kw_close, kw_last_error,
 // kw_free, and the helpers every C entry point shares. Nothing throws past these files.
-#include <openssl/crypto.h>
-
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <new>
 #include <sstream>
@@ -65,7 +64,7 @@ int check_decrypt_arguments(std::string_view call, const kw_client* c, const cha
 int out_of_memory() { return fail(Error{ErrorCategory::internal, "out of memory", {}}); }
 
 WipeOnExit::~WipeOnExit() {
-  if (!bytes.empty()) OPENSSL_cleanse(bytes.data(), bytes.size());
+  if (!bytes.empty()) explicit_bzero(bytes.data(), bytes.size());
 }
 
 int fail_with_current_exception() noexcept {
@@ -99,7 +98,7 @@ void release_output(void* output) noexcept {
   if (output == nullptr) return;
   auto* header = static_cast<OutputHeader*>(output) - 1;
   // The output may be a decrypted value: wipe it (and its size) before the heap reuses it.
-  OPENSSL_cleanse(header, sizeof(OutputHeader) + header->size);
+  explicit_bzero(header, sizeof(OutputHeader) + header->size);  // glibc's memset, kept by the compiler
   std::free(header);
 }
 

@@ -69,7 +69,7 @@ int kw_field_encrypt_batch(kw_client* c, const char* scope, const char* kek, int
     std::string texts;
     const unsigned char* value = values;
     for (std::size_t i = 0; i < count; ++i) {
-      auto text = field->encrypt(std::span<const std::uint8_t>(value, value_lens[i]));
+      auto text = (*field)->encrypt(std::span<const std::uint8_t>(value, value_lens[i]));
       if (!text) return fail_at(i, text.error());
       if (i == 0) texts.reserve(count * (text->size() + 1));
       texts.append(*text);
@@ -112,7 +112,7 @@ int kw_field_decrypt_batch(kw_client* c, const char* texts, size_t texts_size, s
     const char* text = texts;
     for (std::size_t i = 0; i < count; ++i) {
       const std::size_t text_size = std::strlen(text);
-      auto plain = field->decrypt(std::string_view(text, text_size));
+      auto plain = (*field)->decrypt(std::string_view(text, text_size));
       if (!plain) return fail_at(i, plain.error());
       WipeOnExit wipe{plain->value};
       if (plain->value.size() > texts_size - written)  // cannot happen: a value never outgrows its text

@@ -1,6 +1,4 @@
 // The C ABI's field calls (keyward/keyward_c.h): kw_field_encrypt, kw_field_decrypt.
-#include <openssl/crypto.h>
-
 #include <cstring>
 #include <span>
 #include <string>
@@ -27,7 +25,7 @@ int kw_field_encrypt(kw_client* c, const char* scope, const char* kek, int deter
     const auto mode = deterministic != 0 ? keyward::FieldMode::deterministic : keyward::FieldMode::randomized;
     auto field = c->fields.field(c->client, scope, kek, mode, context);
     if (!field) return fail(field.error());
-    auto text = field->encrypt(std::span<const std::uint8_t>(value, value_len));
+    auto text = (*field)->encrypt(std::span<const std::uint8_t>(value, value_len));
     if (!text) return fail(text.error());
 
     auto* output = static_cast<char*>(keyward::c_api::allocate_output(text->size() + 1));
@@ -52,7 +50,7 @@ int kw_field_decrypt(kw_client* c, const char* text, const char* scope, const ch
     // The mode is the value's own (its text says which); the Field's only matters to encrypt.
     auto field = c->fields.field(c->client, scope, nullptr, keyward::FieldMode::randomized, context);
     if (!field) return fail(field.error());
-    auto plain = field->decrypt(text);
+    auto plain = (*field)->decrypt(text);
     if (!plain) return fail(plain.error());
     WipeOnExit wipe{plain->value};
 

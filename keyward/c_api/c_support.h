@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <shared_mutex>
@@ -18,24 +19,65 @@ namespace keyward::c_api {
 
 // Fields made on first use of a (scope, KEK family, mode, context) and kept for the client's life,
 // so a value costs a cache lookup, not a Field creation. Safe from many threads (a shared lock for
-// hits, an exclusive one to insert). Bounded: past max_entries the cache starts over, which only
-// costs the next calls a Field creation each (a Field holds no key; the client's DEK cache does).
+// hits, an exclusive one to insert). Entries are never removed before the cache is destroyed, so a
+// found Field stays valid without a copy; past max_entries new arguments are served by a Field made
+// for the call (a Field holds no key: the client's DEK cache does). Each thread also remembers the
+// entry it used last, so a thread repeating its arguments skips the hash and the lock.
 class FieldCache {
  public:
   static constexpr std::size_t max_entries = 4096;
 
+  // A cached Field, or one made for this call only (the cache was full).
+  class Found {
+   public:
+    explicit Found(const Field* cached) : cached_(cached) {}
+    explicit Found(Field uncached) : uncached_(std::move(uncached)) {}
+    const Field* operator->() const { return cached_ != nullptr ? cached_ : &*uncached_; }
+
+   private:
+    const Field* cached_ = nullptr;
+    std::optional<Field> uncached_;
+  };
+
+  FieldCache();
+
   // The field for these C arguments. scope NULL: a reader of any scope (decrypt only). Errors:
   // usage (malformed context array, empty scope or context key), and Client::field's.
-  Result<Field> field(const Client& client, const char* scope, const char* kek_family, FieldMode mode,
+  Result<Found> field(const Client& client, const char* scope, const char* kek_family, FieldMode mode,
                       const char* const* context);
 
  private:
+  // The arguments a Field was made for, kept by the cache.
+  struct Key {
+    FieldMode mode;
+    bool any_scope;  // scope NULL
+    std::string scope, kek_family;
+    std::vector<std::string> context;  // as given: alternating key, value
+  };
+  // The same arguments as the C caller passed them, with their hash: a lookup copies no string.
+  struct Arguments {
+    FieldMode mode;
+    const char* scope;
+    const char* kek_family;
+    const char* const* context;
+    std::size_t hash;
+  };
   struct Hash {
     using is_transparent = void;
-    std::size_t operator()(std::string_view key) const noexcept { return std::hash<std::string_view>{}(key); }
+    std::size_t operator()(const Key& key) const noexcept;
+    std::size_t operator()(const Arguments& arguments) const noexcept { return arguments.hash; }
   };
+  struct Equal {
+    using is_transparent = void;
+    bool operator()(const Key& a, const Key& b) const noexcept;
+    bool operator()(const Arguments& a, const Key& b) const noexcept;
+    bool operator()(const Key& a, const Arguments& b) const noexcept { return (*this)(b, a); }
+  };
+  static std::size_t hash_of(const Arguments& arguments) noexcept;
+
+  const std::uint64_t id_;  // unique per cache for the process's life: tells threads' memos apart
   std::shared_mutex mutex_;
-  std::unordered_map<std::string, Field, Hash, std::equal_to<>> fields_;
+  std::unordered_map<Key, Field, Hash, Equal> fields_;
 };
 
 // The context array as an EncryptionContext. Errors: usage for a key without a value or a key given

@@ -255,6 +255,49 @@ TEST_F(CAbi, FileRoundTripAndFailures) {
   expect_message();
 }
 
+TEST_F(CAbi, AReusedArgumentBufferIsReadAfreshOnEveryCall) {
+  // The client remembers the Field of the last arguments per thread: a caller that rewrites the same
+  // buffers between calls must still get the scope and context the buffers now hold.
+  char scope[] = "tenant:a/users/email";
+  char column[] = "email";
+  const char* context[] = {"column", column, nullptr};
+  char* text = nullptr;
+  ASSERT_EQ(kw_field_encrypt(client_, scope, "payments", 0, bytes_of("v"), 1, context, &text), KW_OK) << kw_last_error();
+  kw_free(text);
+  scope[7] = 'b';
+  column[0] = 'f';  // "fmail"
+  ASSERT_EQ(kw_field_encrypt(client_, scope, "payments", 0, bytes_of("v"), 1, context, &text), KW_OK) << kw_last_error();
+  const std::string written(text);
+  kw_free(text);
+  const char* const fmail[] = {"column", "fmail", nullptr};
+  const char* const email[] = {"column", "email", nullptr};
+  EXPECT_EQ(decrypt(written, "tenant:b/users/email", fmail), KW_OK) << kw_last_error();
+  EXPECT_EQ(decrypt(written, "tenant:a/users/email", fmail), KW_FAILED) << "the value is in scope b";
+  EXPECT_EQ(decrypt(written, "tenant:b/users/email", email), KW_FAILED) << "its context says fmail";
+}
+
+TEST_F(CAbi, TwoClientsInOneThreadKeepTheirOwnFields) {
+  const std::string text = encrypt("tenant:acme/users/email", "alice@example.com");
+  kw_client* other = nullptr;
+  const std::string catalog = fresh_catalog_path("c-abi-two-clients");
+  ASSERT_EQ(kw_open(keyward::testing::test_token().uri.c_str(), catalog.c_str(), &other), KW_OK) << kw_last_error();
+  for (int round = 0; round < 2; ++round) {
+    // The other client's catalog has no DEK for this value: the same arguments, another answer.
+    unsigned char* value = nullptr;
+    size_t length = 0;
+    EXPECT_EQ(kw_field_decrypt(other, text.c_str(), "tenant:acme/users/email", kEmailContext, &value, &length),
+              KW_FAILED);
+    EXPECT_EQ(decrypt(text, "tenant:acme/users/email", kEmailContext), KW_OK) << kw_last_error();
+  }
+  kw_close(other);
+  // A client opened after another closed (perhaps at the same address) starts with nothing remembered.
+  ASSERT_EQ(kw_open(keyward::testing::test_token().uri.c_str(), catalog.c_str(), &other), KW_OK) << kw_last_error();
+  unsigned char* value = nullptr;
+  size_t length = 0;
+  EXPECT_EQ(kw_field_decrypt(other, text.c_str(), "tenant:acme/users/email", kEmailContext, &value, &length), KW_FAILED);
+  kw_close(other);
+}
+
 TEST_F(CAbi, FourThreadsShareOneClient) {
   constexpr std::size_t kThreads = 4;
   constexpr int kValues = 200;
