@@ -157,7 +157,7 @@ Result<OutputFile> OutputFile::open(const std::string& path, const OutputOptions
       return make_error(ErrorCategory::usage, "'" + path + "' is " + kind_name(info.st_mode) +
                                                   ": give a new file, a FIFO or character device, or - for stdout");
     if (!options.replace_existing)
-      return make_error(ErrorCategory::usage, "'" + path + "' already exists: refusing to overwrite it (give --force to replace it)");
+      return make_error(ErrorCategory::usage, "'" + path + "' already exists: refusing to overwrite it (remove it first, or ask for replacing: the tools' --force, the library's replace_existing)");
     // A symlink to a regular file: replace the file it names, and keep the link a link.
     char resolved[PATH_MAX];
     if (::realpath(path.c_str(), resolved) == nullptr) return fail(io_error("cannot resolve", path));
@@ -241,7 +241,7 @@ Status OutputFile::commit() {
   if (kind_ == Kind::stream) return {};
   if (::fsync(fd_) != 0) return fail(io_error("cannot fsync the output for", target_));
   auto exists_now = [&] {
-    return make_error(ErrorCategory::usage, "'" + target_ + "' appeared while writing: not replaced (give --force to replace it)");
+    return make_error(ErrorCategory::usage, "'" + target_ + "' appeared while writing: not replaced (remove it first, or ask for replacing: the tools' --force, the library's replace_existing)");
   };
   if (kind_ == Kind::unnamed) {
     const std::string self = "/proc/self/fd/" + std::to_string(fd_);
