@@ -174,11 +174,12 @@ count_copies() {  # count_copies HEX: total occurrences in the catalog files
   "$seed" count-bytes --hex "$1" "$db" "$db-wal" "$db-shm" | awk '$2 > 0 { s += $2 } END { print s + 0 }'; }
 hold() {  # hold SQL: a sqlite3 process that runs SQL on the catalog and then keeps it open
   rm -f "$work/hold.out"
-  (printf '%s\n' "$1"; sleep 60) | sqlite3 "$db" > "$work/hold.out" 2>&1 &
+  # sqlite3 keeps the catalog open while its stdin is: until the sleep (pid kept for release) ends.
+  (printf '%s\n' "$1"; sleep 60 & echo $! > "$work/hold.sleep"; wait) | sqlite3 "$db" > "$work/hold.out" 2>&1 &
   holder=$!
   for _ in $(seq 1 1000); do [ -s "$work/hold.out" ] && break; sleep 0.01; done
 }
-release() { pkill -P "$holder" sleep 2>/dev/null || true; wait "$holder" 2>/dev/null || true; }
+release() { kill "$(cat "$work/hold.sleep")" 2>/dev/null || true; wait "$holder" 2>/dev/null || true; }
 for scope in tenant:idle tenant:reader; do
   for i in 1 2 3 4; do printf 'value %s\n' "$i" | "$kw" field encrypt --scope "$scope" --kek payments > "$work/$scope.values"; done
 done
