@@ -22,7 +22,7 @@ std::string_view or_empty(const char* text) { return text == nullptr ? std::stri
 // differ.
 std::size_t combine(std::size_t seed, std::string_view part) noexcept {
   std::uint64_t head = 0, tail = 0;
-  std::memcpy(&head, part.data(), std::min<std::size_t>(part.size(), 8));
+  if (!part.empty()) std::memcpy(&head, part.data(), std::min<std::size_t>(part.size(), 8));
   if (part.size() > 8) std::memcpy(&tail, part.data() + part.size() - 8, 8);
   std::uint64_t h = seed ^ (part.size() * 0x9e3779b97f4a7c15ULL);
   h = (h ^ head) * 0xff51afd7ed558ccdULL;
