@@ -10,9 +10,9 @@ WERROR ?= ON
 DEBIAN_PACKAGES := cmake g++ make pkg-config softhsm2 opensc libssl-dev libp11-dev libp11-kit-dev \
 	libnss3 libnss3-tools libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev sqlite3 \
 	nlohmann-json3-dev libcli11-dev age xxd bc time \
-	libmongocrypt-dev libbson-dev
+	libmongocrypt-dev libbson-dev postgresql libpq-dev
 
-.PHONY: demo test deps build build-asan test-plain test-asan bench clean
+.PHONY: demo test deps build build-asan test-plain test-asan bench bench-postgres clean
 
 demo: deps build
 	bash scripts/demo.sh "$(BUILD)"
@@ -48,6 +48,11 @@ test-asan:
 
 bench: deps build
 	bash bench/run.sh "$(BUILD)"
+
+# The PostgreSQL catalog vs SQLite (bench/postgres.sh): rotation by 2 processes, a 4-process fleet with a kill,
+# new scopes from 4 processes. PG_BENCH_ARGS: N FLEET_N SCOPES REPEAT (defaults 1000000 100000 500 3).
+bench-postgres: deps build
+	bash bench/postgres.sh "$(BUILD)" $(PG_BENCH_ARGS)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -13,6 +13,7 @@ std::string_view category_name(ErrorCategory category) {
     case ErrorCategory::shredded: return "shredded";
     case ErrorCategory::io: return "io";
     case ErrorCategory::internal: return "internal";
+    case ErrorCategory::database: return "database";
   }
   return "unknown";
 }
@@ -20,7 +21,8 @@ std::string_view category_name(ErrorCategory category) {
 int exit_code_for(ErrorCategory category) {
   switch (category) {
     case ErrorCategory::usage: return 2;
-    case ErrorCategory::token: return 3;
+    case ErrorCategory::token:
+    case ErrorCategory::database: return 3;
     default: return 1;
   }
 }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -80,6 +81,12 @@ struct RunRecord {
   std::string reason;                // why it is incomplete
   std::vector<std::string> paths;    // absolute, as given
   std::uint64_t files_rewrapped = 0, files_current = 0, files_failed = 0;
+  // Schema v5: who ran it (host name and process id), the catalog DEKs its claimed batches rewrapped,
+  // and the rewraps it did in the token that a commit found already done by someone else (0 when
+  // batches are disjoint). RewrapClaim::commit counts both in the batch's own transaction; sharded
+  // (SQLite) runs leave both 0.
+  std::string host;
+  std::uint64_t deks_rewrapped = 0, rewraps_already_done = 0;
 };
 
 enum class FileOutcome { rewrapped, current, failed };
@@ -101,6 +108,21 @@ struct RetireFacts {
   std::vector<FileReference> files;           // recorded envelope files under it (at most 20)
   std::uint64_t file_count = 0;
   std::optional<RunRecord> newest_run_after;  // newest run of the family with target above it
+};
+
+// A batch of DEKs this process claimed for rewrapping (Catalog::claim_rewrap_batch): no other process
+// can claim them until commit() or the end of the claim. Destroying it without commit() releases the
+// batch unchanged, and so does the death of the process (the server rolls the transaction back).
+// While a claim is open its catalog is in the claim's transaction: make no other call on it.
+class RewrapClaim {
+ public:
+  virtual ~RewrapClaim() = default;
+  // The claimed DEKs (empty: nothing left to claim now; others may still hold batches).
+  virtual const std::vector<DekRecord>& records() const = 0;
+  // Applies `rewraps` (as apply_rewraps, guarded by from_version), adds the applied count to the
+  // run's deks_rewrapped and the others to its rewraps_already_done, and releases the batch: one
+  // transaction. Returns how many were applied.
+  virtual Result<std::size_t> commit(const std::vector<Rewrap>& rewraps) = 0;
 };
 
 class Catalog {
@@ -146,6 +168,14 @@ class Catalog {
   // `from_version` are skipped (already done by an earlier run). Returns how many were applied.
   virtual Result<std::size_t> apply_rewraps(const std::vector<Rewrap>& rewraps) = 0;
   virtual Result<std::map<std::uint32_t, std::uint64_t>> count_by_version(const std::string& family) = 0;
+  // Rotation shared by processes and hosts: true when claim_rewrap_batch works (PostgreSQL: batches
+  // are claimed with SELECT … FOR UPDATE SKIP LOCKED). SQLite has one writer at a time; its runs
+  // split the DEK ID space into shards instead (next_rewrap_batch).
+  virtual bool claims_rewrap_batches() const { return false; }
+  // Claims up to `limit` DEKs of `family` below `target` that no one else has claimed, for run
+  // `run_id` (its deks_rewrapped counts the commits). Errors: usage where claims_rewrap_batches() is false.
+  virtual Result<std::unique_ptr<RewrapClaim>> claim_rewrap_batch(const std::string& family, std::uint32_t target,
+                                                                  std::size_t limit, std::int64_t run_id);
   virtual Status set_rotation(const RotationRecord& record) = 0;
   virtual Result<std::optional<RotationRecord>> rotation(const std::string& family) = 0;
 
@@ -157,6 +187,7 @@ class Catalog {
   // Rotation runs. begin_run records a running run with the paths it was given; record_run_file
   // records one file's result for each of `run_ids` and, when the key section was read, its file
   // reference, in one transaction (progress survives a kill); finish_run closes the run.
+  // The run records `host` (default: this machine's name and process id, run_host()).
   virtual Result<std::int64_t> begin_run(const std::string& family, std::uint32_t target,
                                          const std::vector<std::string>& paths) = 0;
   virtual Status record_run_file(const std::vector<std::int64_t>& run_ids, const RunFile& file) = 0;
@@ -188,6 +219,8 @@ class Catalog {
 };
 
 const char* kek_state_name(KekState state);
+// "HOSTNAME:PID" of this process: who a run belongs to, in status.
+std::string run_host();
 const char* run_outcome_name(RunOutcome outcome);
 const char* file_outcome_name(FileOutcome outcome);
 

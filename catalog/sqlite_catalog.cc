@@ -17,7 +17,7 @@
 namespace keyward::hierarchy {
 namespace {
 
-constexpr int kSchemaVersion = 4;
+constexpr int kSchemaVersion = 5;
 
 std::int64_t now_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -266,6 +266,15 @@ Status SqliteCatalog::migrate() {
           "  kek_version INTEGER NOT NULL, reason TEXT NOT NULL DEFAULT '', recorded INTEGER NOT NULL,"
           "  PRIMARY KEY (run_id, path)) WITHOUT ROWID;"
           "DELETE FROM schema_version; INSERT INTO schema_version VALUES (4);"));
+    }
+    if (current < 5) {
+      // v5: who ran each run (a fleet shares one catalog) and the DEKs its claimed batches rewrapped
+      // (PostgreSQL counts them per batch commit; SQLite runs are sharded and leave 0).
+      KW_TRY(exec(
+          "ALTER TABLE rotation_runs ADD COLUMN host TEXT NOT NULL DEFAULT '';"
+          "ALTER TABLE rotation_runs ADD COLUMN deks_rewrapped INTEGER NOT NULL DEFAULT 0;"
+          "ALTER TABLE rotation_runs ADD COLUMN rewraps_already_done INTEGER NOT NULL DEFAULT 0;"
+          "DELETE FROM schema_version; INSERT INTO schema_version VALUES (5);"));
     }
     return {};
   }();

@@ -23,7 +23,9 @@ FileOutcome file_outcome_from(std::string_view text) {
   return FileOutcome::current;
 }
 
-#define KEYWARD_RUN_COLUMNS "SELECT run_id, family, target_version, started, finished, outcome, catalog_complete, reason FROM rotation_runs "
+#define KEYWARD_RUN_COLUMNS \
+  "SELECT run_id, family, target_version, started, finished, outcome, catalog_complete, reason, host, deks_rewrapped, "\
+  "rewraps_already_done FROM rotation_runs "
 // prepare() caches statements by the address of their SQL: string literals only.
 constexpr const char* kRunsOfFamily = KEYWARD_RUN_COLUMNS "WHERE family = ? ORDER BY run_id DESC LIMIT ?";
 constexpr const char* kNewestRunAbove = KEYWARD_RUN_COLUMNS "WHERE family = ? AND target_version > ? ORDER BY run_id DESC LIMIT 1";
@@ -63,9 +65,9 @@ Result<std::int64_t> SqliteCatalog::begin_run(const std::string& family, std::ui
                                               const std::vector<std::string>& paths) {
   std::int64_t run_id = 0;
   KW_TRY(in_write_transaction([&]() -> Status {
-    KW_ASSIGN_OR_RETURN(auto insert, prepare("INSERT INTO rotation_runs (family, target_version, started, outcome) "
-                                             "VALUES (?, ?, ?, 'running')"));
-    insert.bind(1, family).bind(2, std::int64_t{target}).bind(3, now_seconds());
+    KW_ASSIGN_OR_RETURN(auto insert, prepare("INSERT INTO rotation_runs (family, target_version, started, outcome, host) "
+                                             "VALUES (?, ?, ?, 'running', ?)"));
+    insert.bind(1, family).bind(2, std::int64_t{target}).bind(3, now_seconds()).bind(4, run_host());
     if (insert.step() != SQLITE_DONE) return fail(sqlite_error("recording a rotation run"));
     run_id = sqlite3_last_insert_rowid(db_);
     KW_ASSIGN_OR_RETURN(auto path_row, prepare("INSERT OR IGNORE INTO run_paths (run_id, path) VALUES (?, ?)"));
@@ -134,6 +136,9 @@ Result<RunRecord> SqliteCatalog::run_from_row(Statement& row) {
   run.outcome = run_outcome_from(row.text(5));
   run.catalog_complete = row.integer(6) != 0;
   run.reason = row.text(7);
+  run.host = row.text(8);
+  run.deks_rewrapped = static_cast<std::uint64_t>(row.integer(9));
+  run.rewraps_already_done = static_cast<std::uint64_t>(row.integer(10));
   return run;
 }
 

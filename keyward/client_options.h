@@ -33,8 +33,10 @@ struct ClientOptions {
   // Ask for the PIN on the controlling terminal when the URI names none (interactive tools only).
   bool allow_pin_prompt = false;
 
-  // The catalog of field DEKs: a SQLite file path. Empty: $KEYWARD_CATALOG, else keyward-catalog.db in
-  // the working directory. Opened (and created when missing and writable) by the first field call,
+  // The catalog of field DEKs: a libpq connection URI (postgresql://… or postgres://…) for a PostgreSQL
+  // catalog shared by many hosts, else a SQLite file path. Empty: $KEYWARD_CATALOG, else
+  // keyward-catalog.db in the working directory. A URI carrying a password is refused (usage): libpq
+  // reads it from ~/.pgpass, PGPASSFILE or a service file. Opened (and created when missing and writable) by the first field call,
   // so a client that only encrypts files never touches it.
   std::string catalog;
   // Open the catalog read-only: a reader that must not (or cannot) write it. New scopes need a writer.

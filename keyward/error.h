@@ -25,13 +25,14 @@ enum class ErrorCategory {
   shredded,            // the key was crypto-shredded on purpose
   io,                  // the operating system refused a file or stream operation
   internal,            // a bug or an invariant broken inside keyward
+  database,            // the catalog's database server (PostgreSQL) is unreachable or failed: infrastructure, like token
 };
 
 // "usage", "token", "authentication", …: stable names for logs and metrics.
 KEYWARD_API std::string_view category_name(ErrorCategory category);
 
 // The process exit code keyward's tools use for an error of this category: 2 usage, 3 token (module,
-// login, PKCS#11), 1 everything else (the operation failed). Apps that wrap keyward in a command keep
+// login, PKCS#11) and database (catalog server unreachable), 1 everything else (the operation failed). Apps that wrap keyward in a command keep
 // the same convention by returning this.
 KEYWARD_API int exit_code_for(ErrorCategory category);
 

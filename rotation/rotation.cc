@@ -1,11 +1,14 @@
 #include "rotation/rotation.h"
 
+#include <cctype>
 #include <chrono>
 #include <filesystem>
 #include <future>
 #include <set>
+#include <thread>
 
 #include "base/files.h"
+#include "catalog/catalog_location.h"
 #include "envelope/key_slots.h"
 #include "hierarchy/envelope_keys.h"
 #include "hierarchy/labels.h"
@@ -53,7 +56,14 @@ Result<hierarchy::KekCreated> start_rotation(hierarchy::KeyHierarchy& hierarchy,
 }
 
 std::string rotation_blob_path(const std::string& catalog_location, const hierarchy::KekRef& ref) {
-  return catalog_location + "." + ref.family + "-v" + std::to_string(ref.version) + ".kekblob";
+  std::string base = catalog_location;
+  if (hierarchy::catalog_backend(catalog_location) == hierarchy::CatalogBackend::postgres) {
+    // No directory beside a database: the working directory, named after the server and database.
+    base.clear();
+    for (char c : hierarchy::printable_catalog_location(catalog_location))
+      base += std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' ? c : '_';
+  }
+  return base + "." + ref.family + "-v" + std::to_string(ref.version) + ".kekblob";
 }
 
 Result<StartedRotation> start_rotation_with_backup(hierarchy::KeyHierarchy& hierarchy, hierarchy::Catalog& catalog,
@@ -124,6 +134,63 @@ Result<std::uint64_t> rewrap_catalog(hierarchy::KeyHierarchy& hierarchy, hierarc
   return rewrapped;
 }
 
+namespace {
+
+Result<std::uint64_t> pending_below(hierarchy::Catalog& catalog, const std::string& family, std::uint32_t target) {
+  KW_ASSIGN_OR_RETURN(auto counts, catalog.count_by_version(family));
+  std::uint64_t pending = 0;
+  for (const auto& [version, count] : counts)
+    if (version < target) pending += count;
+  return pending;
+}
+
+}  // namespace
+
+Result<std::uint64_t> rewrap_claimed_batches(hierarchy::KeyHierarchy& hierarchy, hierarchy::Catalog& catalog,
+                                             const std::string& family, std::uint32_t target, std::size_t batch_size,
+                                             std::int64_t run_id, const ProgressCallback& progress,
+                                             std::uint64_t max_rewraps) {
+  const hierarchy::KekRef to{family, target};
+  std::uint64_t rewrapped = 0;
+  auto last_change = std::chrono::steady_clock::now();
+  std::uint64_t last_pending = 0;
+  while (max_rewraps == 0 || rewrapped < max_rewraps) {
+    KW_ASSIGN_OR_RETURN(auto claim, catalog.claim_rewrap_batch(family, target, batch_size, run_id));
+    const auto& batch = claim->records();
+    if (batch.empty()) {
+      claim.reset();  // ends the (empty) claim's transaction before the count
+      // Nothing unclaimed: done, unless other processes still hold batches. Wait for them: one that
+      // commits ends its batch, one that dies gives it back (then we take it over).
+      KW_ASSIGN_OR_RETURN(std::uint64_t pending, pending_below(catalog, family, target));
+      if (pending == 0) break;
+      const auto now = std::chrono::steady_clock::now();
+      if (pending != last_pending) {
+        last_pending = pending;
+        last_change = now;
+      } else if (now - last_change > kClaimWaitLimit) {
+        return make_error(ErrorCategory::database,
+                          std::to_string(pending) + " DEK(s) of '" + family + "' are claimed by other processes that have "
+                          "committed nothing for " + std::to_string(kClaimWaitLimit.count()) + " s: check them, then rerun");
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      continue;
+    }
+    std::vector<hierarchy::KeyHierarchy::WrappedUnder> inputs;
+    inputs.reserve(batch.size());
+    for (const auto& record : batch) inputs.push_back({record.kek_version, record.wrapped});
+    KW_ASSIGN_OR_RETURN(auto new_wrapped, hierarchy.rewrap_deks_in_token(inputs, to));
+    std::vector<hierarchy::Rewrap> rewraps;
+    rewraps.reserve(batch.size());
+    for (std::size_t i = 0; i < batch.size(); ++i)
+      rewraps.push_back(hierarchy::Rewrap{batch[i].dek_id, batch[i].kek_version, target, std::move(new_wrapped[i])});
+    KW_ASSIGN_OR_RETURN(std::size_t applied, claim->commit(rewraps));
+    rewrapped += applied;
+    last_change = std::chrono::steady_clock::now();
+    if (progress) progress({"catalog", rewrapped, 0});
+  }
+  return rewrapped;
+}
+
 Result<std::vector<FamilyStatus>> rotation_status(hierarchy::KeyHierarchy& hierarchy, hierarchy::Catalog& catalog) {
   KW_ASSIGN_OR_RETURN(auto keks, hierarchy.list_keks());
   std::map<std::string, FamilyStatus> families;
@@ -137,7 +204,8 @@ Result<std::vector<FamilyStatus>> rotation_status(hierarchy::KeyHierarchy& hiera
     KW_ASSIGN_OR_RETURN(status.versions, catalog.kek_versions(name));
     KW_ASSIGN_OR_RETURN(status.deks_by_version, catalog.count_by_version(name));
     KW_ASSIGN_OR_RETURN(status.rotation, catalog.rotation(name));
-    KW_ASSIGN_OR_RETURN(status.recent_runs, catalog.runs(name, 3));
+    // Enough for a fleet's runs of the current rotation side by side (one per host, or per restart).
+    KW_ASSIGN_OR_RETURN(status.recent_runs, catalog.runs(name, 16));
     out.push_back(std::move(status));
   }
   return out;

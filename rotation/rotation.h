@@ -10,6 +10,7 @@
 // under the new one, destroy. No code path here reads CKA_VALUE.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -35,7 +36,8 @@ using ProgressCallback = std::function<void(const RotationProgress&)>;
 Result<hierarchy::KekCreated> start_rotation(hierarchy::KeyHierarchy& hierarchy, hierarchy::Catalog& catalog, const std::string& family);
 
 // Where start_rotation_with_backup keeps the new version's blob (the KEK wrapped under the root,
-// its backup): beside the catalog, `<catalog>.<family>-v<N>.kekblob`.
+// its backup): beside the catalog, `<catalog>.<family>-v<N>.kekblob`; for a PostgreSQL catalog in the
+// working directory, `<server and database, as a file name>.<family>-v<N>.kekblob`.
 std::string rotation_blob_path(const std::string& catalog_location, const hierarchy::KekRef& ref);
 
 struct StartedRotation {
@@ -66,13 +68,27 @@ Result<std::uint64_t> rewrap_catalog(hierarchy::KeyHierarchy& hierarchy, hierarc
                                      std::uint32_t target, const Shard& shard, std::size_t batch,
                                      const ProgressCallback& progress, std::uint64_t max_rewraps = 0);
 
+// Rotation shared by processes and hosts (a catalog whose claims_rewrap_batches() is true): claims
+// batches of `family` below `target` that no other process holds, rewraps each in the token and
+// commits it with its claim (Catalog::claim_rewrap_batch), counting the commits for run `run_id`.
+// When nothing is left to claim but other processes still hold batches, waits for them (a killed
+// process's batch comes back and is taken over), so that on return no DEK of the family is below
+// `target`, unless `max_rewraps` (0: no limit) stopped it first. Fails (ErrorCategory::database)
+// if other processes hold batches and none commits for kClaimWaitLimit. Returns the DEKs this call
+// rewrapped.
+inline constexpr std::chrono::seconds kClaimWaitLimit{600};
+Result<std::uint64_t> rewrap_claimed_batches(hierarchy::KeyHierarchy& hierarchy, hierarchy::Catalog& catalog,
+                                             const std::string& family, std::uint32_t target, std::size_t batch,
+                                             std::int64_t run_id, const ProgressCallback& progress,
+                                             std::uint64_t max_rewraps = 0);
+
 struct FamilyStatus {
   std::string family;
   std::vector<hierarchy::KekVersionRecord> versions;             // from the catalog
   std::vector<std::uint32_t> token_versions;          // KEK versions present in the token
   std::map<std::uint32_t, std::uint64_t> deks_by_version;
   std::optional<hierarchy::RotationRecord> rotation;
-  std::vector<hierarchy::RunRecord> recent_runs;  // newest first, with the paths each was given
+  std::vector<hierarchy::RunRecord> recent_runs;  // newest first (at most 16), with host, paths and DEKs rewrapped
   bool rotation_in_progress() const { return rotation && rotation->finished == 0; }
 };
 Result<std::vector<FamilyStatus>> rotation_status(hierarchy::KeyHierarchy& hierarchy, hierarchy::Catalog& catalog);

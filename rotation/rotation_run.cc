@@ -8,10 +8,14 @@ namespace keyward::rotation {
 
 CatalogPhase in_process_catalog_phase(hierarchy::KeyHierarchy& hierarchy, hierarchy::Catalog& catalog,
                                       std::size_t batch) {
-  return [&hierarchy, &catalog, batch](const std::string& family, std::uint32_t target,
+  return [&hierarchy, &catalog, batch](const std::string& family, std::uint32_t target, std::int64_t run_id,
                                        const std::function<void(std::uint64_t)>& progress) -> Status {
-    KW_TRY(rewrap_catalog(hierarchy, catalog, family, target, Shard{}, batch,
-                          [&](const RotationProgress& p) { progress(p.done); }));
+    const ProgressCallback report = [&](const RotationProgress& p) { progress(p.done); };
+    if (catalog.claims_rewrap_batches()) {
+      KW_TRY(rewrap_claimed_batches(hierarchy, catalog, family, target, batch, run_id, report));
+    } else {
+      KW_TRY(rewrap_catalog(hierarchy, catalog, family, target, Shard{}, batch, report));
+    }
     return {};
   };
 }
@@ -40,7 +44,8 @@ Result<RunResult> run_rotation(hierarchy::KeyHierarchy& hierarchy, hierarchy::Ca
   observer.catalog_started(pending);
   std::uint64_t base = 0;  // DEKs of the families already done, so progress counts over the whole run
   for (const auto& [family, target] : run.plan.targets) {
-    auto ran = catalog_phase(family, target, [&](std::uint64_t done) { observer.catalog_progress(base + done); });
+    auto ran = catalog_phase(family, target, run.run_ids.at(family),
+                             [&](std::uint64_t done) { observer.catalog_progress(base + done); });
     // A family whose catalog phase failed is recorded incomplete; the others, and the files, go on.
     if (!ran) {
       observer.catalog_failed(family, ran.error());

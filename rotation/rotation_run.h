@@ -17,13 +17,15 @@
 
 namespace keyward::rotation {
 
-// Rewraps the catalog DEKs of one family below `target`, calling `progress(done)` with the DEKs
-// rewrapped so far for this family. In this process (in_process_catalog_phase) or in worker
-// processes (worker_processes.h); the run does not care which.
-using CatalogPhase = std::function<Status(const std::string& family, std::uint32_t target,
+// Rewraps the catalog DEKs of one family below `target` for run `run_id` (its record in the catalog),
+// calling `progress(done)` with the DEKs rewrapped so far for this family. In this process
+// (in_process_catalog_phase) or in worker processes (worker_processes.h); the run does not care which.
+using CatalogPhase = std::function<Status(const std::string& family, std::uint32_t target, std::int64_t run_id,
                                           const std::function<void(std::uint64_t done)>& progress)>;
 
-// The catalog phase done here, with this process's token session.
+// The catalog phase done here, with this process's token session: claimed batches where the catalog
+// shares them between processes (PostgreSQL: other runs on other hosts take part), else the whole ID
+// space in order.
 CatalogPhase in_process_catalog_phase(hierarchy::KeyHierarchy& hierarchy, hierarchy::Catalog& catalog,
                                       std::size_t batch);
 

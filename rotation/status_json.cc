@@ -19,7 +19,9 @@ nlohmann::json rotation_status_json(const std::vector<FamilyStatus>& families) {
                                 {"finished", run.finished}, {"outcome", hierarchy::run_outcome_name(run.outcome)},
                                 {"catalog_complete", run.catalog_complete}, {"paths", run.paths},
                                 {"files_rewrapped", run.files_rewrapped}, {"files_current", run.files_current},
-                                {"files_failed", run.files_failed}, {"reason", run.reason}});
+                                {"files_failed", run.files_failed}, {"reason", run.reason},
+                                {"host", run.host}, {"deks_rewrapped", run.deks_rewrapped},
+                                {"rewraps_already_done", run.rewraps_already_done}});
     out.push_back(family);
   }
   return out;

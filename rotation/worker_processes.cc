@@ -127,17 +127,20 @@ Status run_worker_processes(const std::string& executable, const std::vector<std
 
 Result<std::uint64_t> rewrap_shard_in_module_lifetimes(const OpenWorkerSession& open, const std::string& family,
                                                        std::uint32_t target, const Shard& shard, std::size_t batch,
-                                                       const std::function<void(std::string_view)>& report_line) {
+                                                       const std::function<void(std::string_view)>& report_line,
+                                                       std::int64_t run_id) {
   std::uint64_t total = 0;
   for (;;) {
     // One module lifetime: open, rewrap up to the limit, close (finalising the module frees SoftHSM's memory).
     KW_ASSIGN_OR_RETURN(auto session, open());
-    KW_ASSIGN_OR_RETURN(
-        std::uint64_t rewrapped,
-        rewrap_catalog(
-            session->hierarchy(), session->catalog(), family, target, shard, batch,
-            [&](const RotationProgress& p) { report_line(worker_progress_line(total + p.done)); },
-            kRewrapsPerModuleLifetime));
+    const ProgressCallback report = [&](const RotationProgress& p) { report_line(worker_progress_line(total + p.done)); };
+    auto& catalog = session->catalog();
+    KW_ASSIGN_OR_RETURN(std::uint64_t rewrapped,
+                        catalog.claims_rewrap_batches()
+                            ? rewrap_claimed_batches(session->hierarchy(), catalog, family, target, batch, run_id, report,
+                                                     kRewrapsPerModuleLifetime)
+                            : rewrap_catalog(session->hierarchy(), catalog, family, target, shard, batch, report,
+                                             kRewrapsPerModuleLifetime));
     total += rewrapped;
     if (rewrapped < kRewrapsPerModuleLifetime) return total;
   }

@@ -48,11 +48,13 @@ class WorkerSession {
 };
 using OpenWorkerSession = std::function<Result<std::unique_ptr<WorkerSession>>()>;
 
-// The worker's side: rewraps `shard` of `family` below `target`, opening a new session (and module)
-// every kRewrapsPerModuleLifetime rewraps, and writes a progress line through `report_line` after
-// every batch. Returns the number of DEKs it rewrapped.
+// The worker's side: rewraps `shard` of `family` below `target` (or, where the catalog claims batches,
+// any unclaimed batches of the family for run `run_id`, ignoring the shard), opening a new session
+// (and module) every kRewrapsPerModuleLifetime rewraps, and writes a progress line through
+// `report_line` after every batch. Returns the number of DEKs it rewrapped.
 Result<std::uint64_t> rewrap_shard_in_module_lifetimes(const OpenWorkerSession& open, const std::string& family,
                                                        std::uint32_t target, const Shard& shard, std::size_t batch,
-                                                       const std::function<void(std::string_view)>& report_line);
+                                                       const std::function<void(std::string_view)>& report_line,
+                                                       std::int64_t run_id = 0);
 
 }  // namespace keyward::rotation

@@ -1,7 +1,7 @@
 #include "keyward/internal/client_core.h"
 
 #include "catalog/locked_catalog.h"
-#include "catalog/sqlite_catalog.h"
+#include "catalog/catalog_location.h"
 
 namespace keyward::internal {
 
@@ -9,8 +9,7 @@ Result<hierarchy::KeyService*> ClientCore::key_service() {
   if (auto* ready = ready_.load(std::memory_order_acquire)) return ready;
   std::lock_guard lock(open_mutex_);
   if (keys_) return keys_.get();
-  auto opened = options.read_only_catalog ? hierarchy::SqliteCatalog::open_read_only(catalog_path)
-                                          : hierarchy::SqliteCatalog::open(catalog_path);
+  auto opened = hierarchy::open_catalog(catalog_path, {.read_only = options.read_only_catalog});
   if (!opened) return fail(std::move(opened).error());
   catalog_ = std::make_unique<hierarchy::LockedCatalog>(std::move(*opened));
   cache_ = std::make_unique<hierarchy::DekCache>(hierarchy::DekCacheLimits{

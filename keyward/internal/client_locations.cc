@@ -1,5 +1,7 @@
 #include "keyward/internal/client_locations.h"
 
+#include "catalog/catalog_location.h"
+
 #include <cstdlib>
 #include <sstream>
 #include <vector>
@@ -43,8 +45,7 @@ Result<std::string> choose_catalog(const ClientOptions& options) {
     const char* env = std::getenv("KEYWARD_CATALOG");
     location = env != nullptr && *env != '\0' ? env : "keyward-catalog.db";
   }
-  if (location.starts_with("postgresql://") || location.starts_with("postgres://"))
-    return make_error(ErrorCategory::usage, "PostgreSQL catalogs are not supported by this release: give a SQLite file path");
+  KW_TRY(hierarchy::check_catalog_location(location));  // a PostgreSQL URI, or a SQLite path; never a password
   return location;
 }
 

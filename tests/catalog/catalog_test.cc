@@ -38,95 +38,6 @@ std::unique_ptr<SqliteCatalog> open_catalog(const std::string& path) {
   return catalog ? std::move(*catalog) : nullptr;
 }
 
-TEST(Catalog, CreateFindAndScopes) {
-  auto path = fresh_path("crud");
-  auto catalog = open_catalog(path);
-  ASSERT_TRUE(catalog);
-  struct stat info {};
-  ASSERT_EQ(::stat(path.c_str(), &info), 0);
-  EXPECT_EQ(info.st_mode & 0777, 0600u);
-  ASSERT_TRUE(catalog->create_dek(record(1, "tenant:acme")));
-  ASSERT_TRUE(catalog->create_dek(record(2, "tenant:acme", 2)));
-  ASSERT_TRUE(catalog->create_dek(record(3, "tenant:other")));
-  auto found = catalog->find_dek(id_of(2));
-  ASSERT_TRUE(found && *found);
-  EXPECT_EQ((*found)->kek_version, 2u);
-  EXPECT_EQ((*found)->wrapped, record(2, "").wrapped);
-  EXPECT_FALSE(*catalog->find_dek(id_of(99)));
-  EXPECT_EQ(catalog->deks_for_scope("tenant:acme")->size(), 2u);
-  ASSERT_TRUE(catalog->set_dek_state(id_of(1), DekState::superseded));
-  auto active = catalog->active_dek("tenant:acme");
-  ASSERT_TRUE(active && *active);
-  EXPECT_EQ((*active)->dek_id, id_of(2));
-  EXPECT_FALSE(catalog->create_dek(record(1, "tenant:acme"))) << "duplicate DEK ID";
-}
-
-TEST(Catalog, ShredDeletesAndTombstoneBlocksRecreation) {
-  auto catalog = open_catalog(fresh_path("shred"));
-  ASSERT_TRUE(catalog->create_dek(record(1, "subject:42")));
-  ASSERT_TRUE(catalog->create_dek(record(2, "subject:42")));
-  auto destroyed = catalog->shred_scope("subject:42", "erasure request");
-  ASSERT_TRUE(destroyed);
-  EXPECT_EQ(*destroyed, 2u);
-  EXPECT_FALSE(*catalog->find_dek(id_of(1)));
-  EXPECT_TRUE(*catalog->is_shredded("subject:42"));
-  auto again = catalog->create_dek(record(3, "subject:42"));
-  ASSERT_FALSE(again);
-  EXPECT_EQ(again.error().category, ErrorCategory::shredded);
-}
-
-TEST(Catalog, RewrapBatchesAreAtomicAndResumable) {
-  auto path = fresh_path("rewrap");
-  auto catalog = open_catalog(path);
-  std::vector<DekRecord> records;
-  for (std::uint64_t n = 1; n <= 250; ++n) records.push_back(record(n, "s" + std::to_string(n % 7)));
-  ASSERT_TRUE(catalog->create_deks(records));
-  auto batch = catalog->next_rewrap_batch("payments", 2, envelope::DekId{}, 100);
-  ASSERT_TRUE(batch);
-  ASSERT_EQ(batch->size(), 100u);
-  std::vector<Rewrap> rewraps;
-  for (const auto& r : *batch) rewraps.push_back({r.dek_id, 1, 2, std::vector<std::uint8_t>(40, 0xEE)});
-
-  catalog->fail_rewraps_after_for_test(50);
-  EXPECT_FALSE(catalog->apply_rewraps(rewraps));
-  EXPECT_EQ((*catalog->count_by_version("payments"))[1], 250u) << "a failed batch applies nothing";
-  catalog->fail_rewraps_after_for_test(static_cast<std::size_t>(-1));
-  auto applied = catalog->apply_rewraps(rewraps);
-  ASSERT_TRUE(applied);
-  EXPECT_EQ(*applied, 100u);
-  EXPECT_EQ(*catalog->apply_rewraps(rewraps), 0u) << "a rerun of the same batch is a no-op";
-  // Resume from the cursor.
-  auto rest = catalog->next_rewrap_batch("payments", 2, batch->back().dek_id, 1000);
-  ASSERT_TRUE(rest);
-  EXPECT_EQ(rest->size(), 150u);
-  auto counts = catalog->count_by_version("payments");
-  EXPECT_EQ((*counts)[1], 150u);
-  EXPECT_EQ((*counts)[2], 100u);
-  EXPECT_EQ(*catalog->references_to("payments", 1), 150u);
-  ASSERT_TRUE(catalog->record_file_references({{"/data/a.kw", "payments", 1}, {"/data/b.kw", "payments", 2}}));
-  EXPECT_EQ(*catalog->references_to("payments", 1), 151u);
-}
-
-TEST(Catalog, TwoConnectionsShareOneFile) {
-  auto path = fresh_path("shared");
-  auto a = open_catalog(path);
-  auto b = open_catalog(path);
-  ASSERT_TRUE(a && b);
-  ASSERT_TRUE(a->create_dek(record(1, "x")));
-  auto seen = b->find_dek(id_of(1));
-  ASSERT_TRUE(seen && *seen);
-  ASSERT_TRUE(b->set_kek_version({"payments", 2, KekState::active, 0, 0}));
-  ASSERT_TRUE(a->set_kek_version({"payments", 1, KekState::decrypt_only, 0, 0}));
-  auto versions = a->kek_versions("payments");
-  ASSERT_TRUE(versions);
-  ASSERT_EQ(versions->size(), 2u);
-  EXPECT_EQ((*versions)[0].state, KekState::decrypt_only);
-  ASSERT_TRUE(a->set_rotation({"payments", 2, 100, 0}));
-  auto rotation = b->rotation("payments");
-  ASSERT_TRUE(rotation && *rotation);
-  EXPECT_EQ((*rotation)->target_version, 2u);
-}
-
 TEST(Catalog, SchemaV1CatalogIsMigratedWithItsRows) {
   // A catalog as keyward's schema v1 wrote it (deks as a rowid table), made without keyward.
   auto path = fresh_path("v1");
@@ -164,7 +75,7 @@ TEST(Catalog, SchemaV1CatalogIsMigratedWithItsRows) {
   sqlite3_stmt* query = nullptr;
   ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT version FROM schema_version", -1, &query, nullptr), SQLITE_OK);
   ASSERT_EQ(sqlite3_step(query), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(query, 0), 4);
+  EXPECT_EQ(sqlite3_column_int(query, 0), 5);
   sqlite3_finalize(query);
   sqlite3_close(db);
 }
@@ -215,25 +126,18 @@ TEST(Catalog, SchemaV2CatalogWithTwoActiveDeksOfAScopeMigratesKeepingEveryRowAnd
   sqlite3_stmt* query = nullptr;
   ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT version FROM schema_version", -1, &query, nullptr), SQLITE_OK);
   ASSERT_EQ(sqlite3_step(query), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(query, 0), 4);  // v3 then v4
+  EXPECT_EQ(sqlite3_column_int(query, 0), 5);  // v3, v4, then v5
   sqlite3_finalize(query);
   sqlite3_close(db);
 }
 
-TEST(Catalog, FirstDekOfAScopeIsInsertedOnceAndLaterCallersGetTheWinner) {
-  auto catalog = open_catalog(fresh_path("first"));
-  auto first = catalog->create_first_dek(record(1, "tenant:new"));
-  ASSERT_TRUE(first);
-  EXPECT_EQ(first->outcome, FirstDek::Outcome::inserted);
-  auto second = catalog->create_first_dek(record(2, "tenant:new"));
-  ASSERT_TRUE(second);
-  EXPECT_EQ(second->outcome, FirstDek::Outcome::existing);
-  EXPECT_EQ(second->active->dek_id, id_of(1));
-  EXPECT_FALSE(*catalog->find_dek(id_of(2))) << "the loser's DEK is never recorded";
-  ASSERT_TRUE(catalog->shred_scope("tenant:new", "test"));
-  auto shredded = catalog->create_first_dek(record(3, "tenant:new"));
-  ASSERT_FALSE(shredded);
-  EXPECT_EQ(shredded.error().category, ErrorCategory::shredded);
+TEST(Catalog, FileIsCreatedMode0600) {
+  auto path = fresh_path("mode");
+  auto catalog = open_catalog(path);
+  ASSERT_TRUE(catalog);
+  struct stat info {};
+  ASSERT_EQ(::stat(path.c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0600u);
 }
 
 TEST(Catalog, ReadOnlyConnectionReadsAndRefusesWritesClearly) {
@@ -322,67 +226,6 @@ TEST(Catalog, SchemaV2CatalogIsMigratedToV4WithEveryRow) {
   for (const auto& [table, rows] : before) EXPECT_EQ(count_rows(path, table), rows) << table;
   EXPECT_EQ(count_rows(path, "rotation_runs"), 1);
   EXPECT_EQ(count_rows(path, "schema_version"), 1);
-}
-
-TEST(Catalog, RunProgressIsRecordedFileByFile) {
-  auto path = fresh_path("runs");
-  auto catalog = open_catalog(path);
-  auto run = catalog->begin_run("payments", 2, {"/data", "/more"});
-  ASSERT_TRUE(run);
-  ASSERT_TRUE(catalog->record_run_file({*run}, {"/data/a.kw", FileOutcome::rewrapped, "payments", 2, ""}));
-  // Recorded at once, visible to another process before the run ends (a kill loses nothing).
-  auto other = open_catalog(path);
-  auto seen = other->runs("payments", 5);
-  ASSERT_TRUE(seen);
-  ASSERT_EQ(seen->size(), 1u);
-  EXPECT_EQ((*seen)[0].outcome, RunOutcome::running);
-  EXPECT_EQ((*seen)[0].files_rewrapped, 1u);
-  EXPECT_EQ((*seen)[0].paths, (std::vector<std::string>{"/data", "/more"}));
-  ASSERT_TRUE(catalog->record_run_file({*run}, {"/data/b.kw", FileOutcome::failed, "payments", 1, "damaged"}));
-  ASSERT_TRUE(catalog->record_run_file({*run}, {"/data/c.kw", FileOutcome::failed, "", 0, "truncated"}));
-  EXPECT_EQ(*catalog->references_to("payments", 1), 1u) << "a failed file keeps its reference to the old version";
-  ASSERT_TRUE(catalog->finish_run(*run, true, RunOutcome::incomplete, "2 files"));
-  auto failed = catalog->run_files(*run, FileOutcome::failed, 10);
-  ASSERT_TRUE(failed);
-  ASSERT_EQ(failed->size(), 2u);
-  EXPECT_EQ((*failed)[0].reason, "damaged");
-  auto done = other->runs("payments", 5);
-  EXPECT_EQ((*done)[0].outcome, RunOutcome::incomplete);
-  EXPECT_EQ((*done)[0].files_failed, 2u);
-}
-
-TEST(Catalog, RetireChecksAndMarksInOneTransaction) {
-  auto path = fresh_path("retire");
-  auto catalog = open_catalog(path);
-  auto writer = open_catalog(path);
-  // A DEK written while v1 was current, committed before retire: retire must see it.
-  ASSERT_TRUE(catalog->set_kek_version({"payments", 1, KekState::active, 0, 0}));
-  ASSERT_TRUE(writer->create_dek(record(1, "tenant:late", 1)));
-  ASSERT_TRUE(catalog->set_kek_version({"payments", 1, KekState::decrypt_only, 0, 0}));
-  auto run = catalog->begin_run("payments", 2, {});
-  ASSERT_TRUE(catalog->finish_run(*run, true, RunOutcome::complete, ""));
-  RetireFacts seen;
-  auto refused = catalog->retire_if("payments", 1, [&](const RetireFacts& facts) -> Status {
-    seen = facts;
-    return facts.deks ? make_error(ErrorCategory::policy, "referenced") : Status{};
-  });
-  ASSERT_FALSE(refused);
-  EXPECT_EQ(seen.deks, 1u);
-  ASSERT_TRUE(seen.newest_run_after);
-  EXPECT_EQ(seen.newest_run_after->run_id, *run);
-  EXPECT_EQ((*catalog->kek_versions("payments"))[0].state, KekState::decrypt_only) << "a refusal marks nothing";
-  ASSERT_TRUE(writer->shred_scope("tenant:late", "test"));
-  ASSERT_TRUE(catalog->retire_if("payments", 1, [](const RetireFacts& facts) -> Status {
-    return facts.deks ? make_error(ErrorCategory::policy, "referenced") : Status{};
-  }));
-  EXPECT_EQ((*writer->kek_versions("payments"))[0].state, KekState::retired);
-  // A run that targets the version itself does not count: it started while the version was newest.
-  auto old_run = catalog->begin_run("payments", 1, {});
-  ASSERT_TRUE(catalog->retire_if("payments", 1, [&](const RetireFacts& facts) -> Status {
-    EXPECT_TRUE(facts.already_retired);
-    EXPECT_EQ(facts.newest_run_after->run_id, *run) << "run " << *old_run << " targets v1 itself";
-    return {};
-  }));
 }
 
 TEST(Catalog, PurgeCopiesTruncatesTheWalOrSaysWhatRemains) {

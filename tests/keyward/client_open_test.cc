@@ -2,6 +2,7 @@
 #include <cstdlib>
 
 #include "tests/keyward/client_support.h"
+#include "tests/support/test_postgres.h"
 
 namespace keyward {
 namespace {
@@ -83,12 +84,44 @@ TEST(ClientOpen, OutOfRangeOptionsAreUsageErrors) {
   EXPECT_EQ(refused.error().category, ErrorCategory::usage);
 }
 
-TEST(ClientOpen, APostgresCatalogIsAUsageError) {
+TEST(ClientOpen, APostgresCatalogUriWithAPasswordIsAUsageError) {
   auto options = test_options("postgres");
-  options.catalog = "postgresql://db.example/keyward";
+  options.catalog = "postgresql://app:hunter2@db.example/keyward";
   auto client = Client::open(options);
   ASSERT_FALSE(client);
   EXPECT_EQ(client.error().category, ErrorCategory::usage);
+  EXPECT_EQ(client.error().message.find("hunter2"), std::string::npos) << client.error().message;
+}
+
+TEST(ClientOpen, FieldValuesLiveInAPostgresCatalog) {
+  auto options = test_options("postgres-fields");
+  options.catalog = keyward::testing::fresh_postgres_catalog("client_fields");
+  auto client = open_test_client(options);
+  ASSERT_TRUE(client);
+  auto field = client->field(api_testing::field_options("tenant:pg", "payments"));
+  ASSERT_TRUE(field) << field.error().message;
+  auto sealed = field->encrypt("alice@example.com");
+  ASSERT_TRUE(sealed) << sealed.error().message;
+  // Another client (another host, in production) reads the scope's DEK from the same database.
+  auto other = open_test_client(options);
+  ASSERT_TRUE(other);
+  auto reader = other->field(api_testing::field_options("tenant:pg", "payments"));
+  ASSERT_TRUE(reader);
+  auto plain = reader->decrypt(*sealed);
+  ASSERT_TRUE(plain) << plain.error().message;
+  EXPECT_EQ(std::string(plain->value.begin(), plain->value.end()), "alice@example.com");
+}
+
+TEST(ClientOpen, AnUnreachablePostgresCatalogFailsAtFirstUseAsInfrastructure) {
+  auto options = test_options("postgres-down");
+  options.catalog = "postgresql://keyward@/catalog?host=" + keyward::testing::scratch_dir("pg-down") + "/none";
+  auto client = open_test_client(options);
+  ASSERT_TRUE(client);
+  auto field = client->field(api_testing::field_options("tenant:down", "payments"));
+  ASSERT_FALSE(field);
+  EXPECT_EQ(field.error().category, ErrorCategory::database);
+  EXPECT_EQ(field.error().exit_code(), 3);
+  EXPECT_NE(field.error().message.find("postgresql://keyward@/catalog"), std::string::npos) << field.error().message;
 }
 
 TEST(ClientOpen, TheCatalogIsOpenedByTheFirstFieldCallAndAMissingDirectoryFailsThere) {
@@ -114,6 +147,8 @@ TEST(ErrorVocabulary, ExitCodesFollowTheInterface) {
   EXPECT_EQ((Error{ErrorCategory::token, "", std::nullopt}.exit_code()), 3);
   EXPECT_EQ((Error{ErrorCategory::authentication, "", std::nullopt}.exit_code()), 1);
   EXPECT_EQ((Error{ErrorCategory::io, "", std::nullopt}.exit_code()), 1);
+  EXPECT_EQ((Error{ErrorCategory::database, "", std::nullopt}.exit_code()), 3);
+  EXPECT_EQ(category_name(ErrorCategory::database), "database");
   EXPECT_EQ(category_name(ErrorCategory::corrupt_input), "corrupt-input");
   auto prefixed = Error{ErrorCategory::policy, "refused", 5ul}.with_context("line 3");
   EXPECT_EQ(prefixed.message, "line 3: refused");

@@ -113,7 +113,7 @@ TEST(RotationRun, AFailedCatalogPhaseIsRecordedIncompleteAndTheFilesStillRun) {
   ASSERT_TRUE(rotating.catalog);
   const std::string dir = keyward::testing::scratch_dir("run-fails-data");
   std::ofstream(dir + "/notes.txt") << "not an envelope\n";
-  CatalogPhase failing = [](const std::string&, std::uint32_t, const std::function<void(std::uint64_t)>&) -> Status {
+  CatalogPhase failing = [](const std::string&, std::uint32_t, std::int64_t, const std::function<void(std::uint64_t)>&) -> Status {
     return make_error(ErrorCategory::token, "the module went away");
   };
   RecordingObserver observer;

@@ -101,13 +101,15 @@ for room in "${rooms[@]}"; do
         [ "$room" = pkcs11 ] || violation "$where" "only pkcs11/ includes the PKCS#11 and libp11 headers (use pkcs11/ck.h for CKA_ names)" "#include $header" ;;
       sqlite3.h)
         [ "$room" = catalog ] || violation "$where" "only catalog/ includes SQLite" "#include $header" ;;
+      libpq-fe.h | libpq/* | postgres_ext.h)
+        [ "$room" = catalog ] || violation "$where" "only catalog/ includes libpq (PostgreSQL)" "#include $header" ;;
       CLI/*)
         [ "$room" = tools ] || violation "$where" "only tools/ parse command lines (CLI11)" "#include $header" ;;
     esac
     # base/ and envelope/: the standard library, the C/POSIX headers, OpenSSL and nlohmann::json only.
     if [ "$room" = base ] || [ "$room" = envelope ]; then
       if ! [[ "$header" =~ ^(openssl/|nlohmann/|sys/|netinet/|arpa/)|^[A-Za-z0-9_]+(\.h)?$ ]] || [ "$header" = libp11.h ] ||
-        [ "$header" = sqlite3.h ] || [ "$header" = pkcs11.h ]; then
+        [ "$header" = sqlite3.h ] || [ "$header" = libpq-fe.h ] || [ "$header" = pkcs11.h ]; then
         violation "$where" "$room/ may include, besides keyward's ${may_include[$room]// /, }, only the standard library, C/POSIX headers, OpenSSL and nlohmann::json" "#include $header"
       fi
     fi
@@ -171,8 +173,8 @@ links_of() {
 }
 for target in "${!room_of[@]}"; do
   case ${room_of[$target]} in base | envelope) ;; *) continue ;; esac
-  bad=$(links_of "$target" | grep -E 'P11KIT|LIBP11|p11-kit|libp11|SQLITE' | sort -u | tr '\n' ' ')
-  [ -z "$bad" ] || violation "CMakeLists.txt" "$target (${room_of[$target]}/) must not link a PKCS#11 or SQLite library, but links: $bad" \
+  bad=$(links_of "$target" | grep -E 'P11KIT|LIBP11|p11-kit|libp11|SQLITE|LIBPQ' | sort -u | tr '\n' ' ')
+  [ -z "$bad" ] || violation "CMakeLists.txt" "$target (${room_of[$target]}/) must not link a PKCS#11 or database library, but links: $bad" \
     "keyward_layer($target ${room_of[$target]} ${deps_of[$target]})"
 done
 

@@ -24,7 +24,7 @@
 #include "hierarchy/envelope_keys.h"
 #include "hierarchy/kek_blob.h"
 #include "hierarchy/key_hierarchy.h"
-#include "catalog/sqlite_catalog.h"
+#include "catalog/catalog_location.h"
 #include "tools/common/cli.h"
 #include "tools/common/token_context.h"
 
@@ -134,7 +134,7 @@ int main(int argc, char** argv) {
 
   auto context = cli::open_token(token);
   if (!context) return cli::report("keyward-test-seed", context.error());
-  auto catalog = hierarchy::SqliteCatalog::open(catalog_path);
+  auto catalog = hierarchy::open_catalog(catalog_path);
   if (!catalog) return cli::report("keyward-test-seed", catalog.error());
   auto& keys = *context->hierarchy;
 

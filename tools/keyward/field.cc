@@ -166,7 +166,7 @@ void add_field_commands(CLI::App& app, FieldCommand& command) {
   field->require_subcommand(1);
   auto common = [&](CLI::App* sub) {
     add_token_options(*sub, command.token);
-    sub->add_option("--catalog", command.catalog, "key catalog (SQLite); default $KEYWARD_CATALOG or keyward-catalog.db")
+    sub->add_option("--catalog", command.catalog, "key catalog: a SQLite file, or a postgresql:// URI (password from ~/.pgpass, never the URI); default $KEYWARD_CATALOG or keyward-catalog.db")
         ->capture_default_str();
     sub->add_option("--context", command.context, "key=value bound as associated data (repeat), e.g. table=users");
   };

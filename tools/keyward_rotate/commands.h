@@ -25,6 +25,7 @@ struct RotateOptions {
   // worker (internal): which shard of how many
   unsigned shard = 0, shards = 1;
   std::uint32_t target = 0;
+  std::int64_t run_id = 0;  // the run whose claimed batches this worker counts (PostgreSQL)
 };
 
 void add_rotate_commands(CLI::App& app, RotateOptions& options);

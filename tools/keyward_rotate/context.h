@@ -2,7 +2,7 @@
 
 #include <memory>
 
-#include "catalog/sqlite_catalog.h"
+#include "catalog/catalog_location.h"
 #include "rotation/worker_processes.h"
 #include "tools/common/token_context.h"
 #include "tools/keyward_rotate/commands.h"
@@ -11,7 +11,7 @@ namespace keyward::cli {
 
 struct RotateContext final : rotation::WorkerSession {
   TokenContext token;
-  std::unique_ptr<hierarchy::SqliteCatalog> catalog_file;
+  std::unique_ptr<hierarchy::Catalog> catalog_file;
   hierarchy::KeyHierarchy& hierarchy() override { return *token.hierarchy; }
   hierarchy::Catalog& catalog() override { return *catalog_file; }
 };
@@ -23,7 +23,7 @@ inline Result<std::unique_ptr<RotateContext>> open_rotate_context(const RotateOp
   TokenOptions token = options.token;
   token.session_kek_copies_for_rewrap = true;
   KW_ASSIGN_OR_RETURN(context->token, open_token(token, 1));
-  KW_ASSIGN_OR_RETURN(context->catalog_file, hierarchy::SqliteCatalog::open(options.catalog));
+  KW_ASSIGN_OR_RETURN(context->catalog_file, hierarchy::open_catalog(options.catalog));
   return context;
 }
 

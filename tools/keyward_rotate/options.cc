@@ -8,7 +8,7 @@ void add_rotate_commands(CLI::App& app, RotateOptions& options) {
   if (const char* env = std::getenv("KEYWARD_CATALOG")) options.catalog = env;
   auto common = [&](CLI::App* sub) {
     add_token_options(*sub, options.token);
-    sub->add_option("--catalog", options.catalog, "key catalog (SQLite); default $KEYWARD_CATALOG or keyward-catalog.db")
+    sub->add_option("--catalog", options.catalog, "key catalog: a SQLite file, or a postgresql:// URI (password from ~/.pgpass, never the URI); default $KEYWARD_CATALOG or keyward-catalog.db")
         ->capture_default_str();
   };
   auto* start = app.add_subcommand("start", "Create the next KEK version; new DEKs go under it, older versions still decrypt");
@@ -27,6 +27,7 @@ void add_rotate_commands(CLI::App& app, RotateOptions& options) {
   common(worker);
   worker->add_option("--kek", options.kek_family)->required();
   worker->add_option("--target", options.target)->required();
+  worker->add_option("--run-id", options.run_id);
   worker->add_option("--shard", options.shard)->required();
   worker->add_option("--shards", options.shards)->required();
   worker->add_option("--batch", options.batch);

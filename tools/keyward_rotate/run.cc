@@ -18,8 +18,9 @@ constexpr std::string_view kTool = "keyward-rotate";
 
 // The hidden `worker` subcommand's arguments for shard `shard` of `shards`.
 std::vector<std::string> worker_arguments(const RotateOptions& options, const std::string& family, std::uint32_t target,
-                                          unsigned shard, unsigned shards) {
+                                          std::int64_t run_id, unsigned shard, unsigned shards) {
   std::vector<std::string> args = {"keyward-rotate", "worker", "--kek", family, "--target", std::to_string(target),
+                                   "--run-id", std::to_string(run_id),
                                    "--shard", std::to_string(shard), "--shards", std::to_string(shards),
                                    "--catalog", options.catalog, "--batch", std::to_string(options.batch)};
   if (options.token.accept_module_limits) args.push_back("--accept-module-limits");
@@ -65,7 +66,8 @@ int run_worker(const RotateOptions& options) {
       [](std::string_view line) {
         std::fwrite(line.data(), 1, line.size(), stdout);
         std::fflush(stdout);
-      });
+      },
+      options.run_id);
   if (!rewrapped) return report(kTool, rewrapped.error());
   return kExitOk;
 }
@@ -76,11 +78,11 @@ int run_rotation(const RotateOptions& options, const char* self) {
   if (!context) return report(kTool, context.error());
   auto& hierarchy = (*context)->hierarchy();
   auto& catalog = (*context)->catalog();
-  rotation::CatalogPhase in_workers = [&](const std::string& family, std::uint32_t target,
+  rotation::CatalogPhase in_workers = [&](const std::string& family, std::uint32_t target, std::int64_t run_id,
                                           const std::function<void(std::uint64_t)>& progress) {
     std::vector<std::vector<std::string>> argvs;
     for (unsigned shard = 0; shard < options.workers; ++shard)
-      argvs.push_back(worker_arguments(options, family, target, shard, options.workers));
+      argvs.push_back(worker_arguments(options, family, target, run_id, shard, options.workers));
     return rotation::run_worker_processes(self, argvs, progress);
   };
   RunPrinter printer(options.json);

@@ -25,8 +25,10 @@ int run_status(const RotateOptions& options) {
               << "\n";
     for (const auto& [version, count] : f.deks_by_version) std::cout << "  v" << version << ": " << count << " DEK(s)\n";
     for (const auto& run : f.recent_runs) {
-      std::cout << "  run " << run.run_id << " to v" << run.target_version << ": " << hierarchy::run_outcome_name(run.outcome)
-                << (run.outcome == hierarchy::RunOutcome::running ? " (or killed)" : "") << "; covered the catalog";
+      std::cout << "  run " << run.run_id << " to v" << run.target_version << (run.host.empty() ? "" : " on " + run.host) << ": "
+                << hierarchy::run_outcome_name(run.outcome) << (run.outcome == hierarchy::RunOutcome::running ? " (or killed)" : "")
+                << (run.deks_rewrapped ? "; rewrapped " + std::to_string(run.deks_rewrapped) + " catalog DEK(s)" : "")
+                << "; covered the catalog";
       for (const auto& path : run.paths) std::cout << ", " << path;
       std::cout << " (files: " << run.files_rewrapped << " rewrapped, " << run.files_current << " current, " << run.files_failed
                 << " failed)" << (run.reason.empty() ? "" : "; " + run.reason) << "\n";
