@@ -29,7 +29,8 @@ p11::AttributeTemplate signer_public_template() {
 }
 
 p11::AttributeTemplate signer_private_template() {
-  static const std::vector<CK_MECHANISM_TYPE> sign_only = {CKM_ECDSA, CKM_ECDSA_SHA256};
+  // libp11 hashes on the CPU and signs the digest in the token: CKM_ECDSA only (as the transcript's key).
+  static const std::vector<CK_MECHANISM_TYPE> sign_only = {CKM_ECDSA};
   p11::AttributeTemplate t;
   t.set_ulong(CKA_CLASS, CKO_PRIVATE_KEY)
       .set_ulong(CKA_KEY_TYPE, CKK_EC)

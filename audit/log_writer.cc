@@ -271,7 +271,9 @@ Status AuditLog::checkpoint_locked() {
   std::string line;
   KW_TRY(append_locked(nlohmann::json{{"type", "checkpoint"}}, &line));
   if (::fsync(fd_) != 0) return fail(io_error("cannot sync", path_));
-  KW_TRY(anchor_->store_head(log_id_, Head{head_seq_, record_hash(line)}));
+  const Head head{head_seq_, record_hash(line)};
+  KW_TRY(anchor_->store_head(log_id_, head));
+  last_head_ = head;
   since_checkpoint_ = 0;
   last_checkpoint_ = std::chrono::steady_clock::now();
   return {};

@@ -65,6 +65,11 @@ class AuditLog {
   Status close();
 
   const std::string& path() const { return path_; }
+  // The last checkpoint this process wrote and the token acknowledged (seq 0: none yet).
+  Head last_checkpoint() const {
+    std::lock_guard lock(mutex_);
+    return last_head_;
+  }
   // Records of reads that could not be written (reads_warn_only), not yet reported in the log.
   std::uint64_t dropped_reads() const { return dropped_reads_.load(); }
 
@@ -84,7 +89,7 @@ class AuditLog {
   const WriterOptions options_;
   const nlohmann::json who_;
 
-  std::mutex mutex_;  // threads of this process; the flock orders processes
+  mutable std::mutex mutex_;  // threads of this process; the flock orders processes
   bool closed_ = false;
   // The chain's head as this process last saw it: the file's size then, the last record's seq and hash.
   std::uint64_t known_end_ = 0;
@@ -92,6 +97,7 @@ class AuditLog {
   std::uint64_t head_seq_ = 0;
   std::string head_hash_;
   std::string log_id_;
+  Head last_head_;
   std::uint64_t since_checkpoint_ = 0;  // records this process wrote since its last checkpoint
   std::chrono::steady_clock::time_point last_checkpoint_;
   std::atomic<std::uint64_t> dropped_reads_{0};

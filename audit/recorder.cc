@@ -33,6 +33,15 @@ Status record(const Event& event) {
   return log->record(event);
 }
 
+bool is_refusal(ErrorCategory category) {
+  return category == ErrorCategory::authentication || category == ErrorCategory::policy || category == ErrorCategory::shredded;
+}
+
+Error record_if_refused(std::string_view op, std::string_view key, std::string_view scope, Error error) {
+  if (!is_refusal(error.category)) return error;
+  return record_refusal(std::string(op), std::string(key), std::string(scope), std::move(error));
+}
+
 Error record_refusal(std::string op, std::string key, std::string scope, Error error) {
   Event event{std::move(op), "refused", std::move(key), std::move(scope),
               {{"category", std::string(category_name(error.category))}, {"reason", error.message}}};

@@ -20,6 +20,14 @@ std::shared_ptr<AuditLog> installed();
 // Records `event` in the installed log; ok when none. Errors: those of AuditLog::record.
 Status record(const Event& event);
 
+// Authentication of data, policy and shredded scopes: the data or the policy said no (a refusal);
+// every other category is a failure to do the work.
+bool is_refusal(ErrorCategory category);
+
+// Records `error` as a refusal of `op` on `key` (a label or DEK ID) in `scope` when it is one
+// (is_refusal), and returns it; if the record cannot be written, that error.
+Error record_if_refused(std::string_view op, std::string_view key, std::string_view scope, Error error);
+
 // Records a refusal of data or policy (`error`'s category and message: they never hold secrets),
 // then returns `error` for the caller to pass on; if the record cannot be written, that error.
 Error record_refusal(std::string op, std::string key, std::string scope, Error error);
