@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "audit/recorder.h"
 #include "ceremony/transcript_key.h"
 #include "hierarchy/labels.h"
 #include "pkcs11/libp11_signer.h"
@@ -36,11 +37,17 @@ Result<CeremonyLog> CeremonyLog::open(const CeremonyLogOptions& options, p11::Co
   return log;
 }
 
-Status CeremonyLog::record(std::string_view event, const nlohmann::json& details) { return writer_->append(event, details); }
+Status CeremonyLog::record(std::string_view event, const nlohmann::json& details) {
+  KW_TRY(writer_->append(event, details));
+  // The step in the audit log too, named only: its details (shares, fingerprints) stay in the transcript.
+  return audit::record({"ceremony." + std::string(event), "ok", "", "", {{"transcript", path_}}});
+}
 
 Status CeremonyLog::record_failure(std::string_view event, const Error& error) {
-  return writer_->append(std::string(event) + "-failed",
-                         {{"category", std::string(category_name(error.category))}, {"message", error.message}});
+  KW_TRY(writer_->append(std::string(event) + "-failed",
+                         {{"category", std::string(category_name(error.category))}, {"message", error.message}}));
+  return audit::record({"ceremony." + std::string(event), "failed", "", "",
+                        {{"transcript", path_}, {"category", std::string(category_name(error.category))}, {"reason", error.message}}});
 }
 
 std::string CeremonyLog::output_dir() const {

@@ -7,7 +7,7 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-set(keyward_layers keyward_api keyward_catalog keyward_hierarchy keyward_envelope keyward_pkcs11 keyward_base)
+set(keyward_layers keyward_api keyward_catalog keyward_hierarchy keyward_audit keyward_envelope keyward_pkcs11 keyward_base)
 set(keyward_objects "")
 foreach(layer ${keyward_layers})
   list(APPEND keyward_objects $<TARGET_OBJECTS:${layer}>)

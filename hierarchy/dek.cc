@@ -1,14 +1,20 @@
 // DEKs: generated in the token, wrapped under a KEK, unwrapped for the CPU or rewrapped in the token.
 #include "hierarchy/key_hierarchy.h"
 
+#include <algorithm>
 #include <map>
 
+#include "hierarchy/audited.h"
 #include "hierarchy/policy.h"
 #include "hierarchy/wrapped_key_errors.h"
 #include "pkcs11/scoped_object.h"
 
 namespace keyward::hierarchy {
 Result<NewDek> KeyHierarchy::generate_dek(const KekRef& kek) {
+  return audited<NewDek>(generate_dek_in_token(kek), {"dek.generate", "ok", kek.label(), kek.family, {}});
+}
+
+Result<NewDek> KeyHierarchy::generate_dek_in_token(const KekRef& kek) {
   return pool_->run([&](p11::Session& session) -> Result<NewDek> {
     KW_ASSIGN_OR_RETURN(p11::ObjectHandle kek_key, key_handle(session, kek.label()));
     KW_ASSIGN_OR_RETURN(p11::ObjectHandle dek, session.generate_key(p11::aes_key_gen(), policy::dek_generate_template()));
@@ -21,6 +27,10 @@ Result<NewDek> KeyHierarchy::generate_dek(const KekRef& kek) {
 }
 
 Result<SecretBytes> KeyHierarchy::unwrap_dek_for_cpu(const KekRef& kek, std::span<const std::uint8_t> wrapped) {
+  return audited<SecretBytes>(unwrap_dek_in_token(kek, wrapped), {"dek.unwrap", "ok", kek.label(), kek.family, {}, /*read=*/true});
+}
+
+Result<SecretBytes> KeyHierarchy::unwrap_dek_in_token(const KekRef& kek, std::span<const std::uint8_t> wrapped) {
   return pool_->run([&](p11::Session& session) -> Result<SecretBytes> {
     KW_ASSIGN_OR_RETURN(p11::ObjectHandle kek_key, key_handle(session, kek.label()));
     KW_ASSIGN_OR_RETURN(p11::ObjectHandle dek,
@@ -47,7 +57,11 @@ Result<std::vector<std::vector<std::uint8_t>>> KeyHierarchy::rewrap_deks_in_toke
   if (options_.session_kek_copies_for_rewrap) KW_TRY(module_profile());
   // Sensitive: the token will not reveal CKA_VALUE; extractable only so it can be wrapped again.
   const auto unwrap_template = policy::dek_unwrap_for_rewrap_template();
-  return pool_->run([&](p11::Session& session) -> Result<std::vector<std::vector<std::uint8_t>>> {
+  nlohmann::json from_versions = nlohmann::json::array();
+  for (const auto& dek : deks)
+    if (std::find(from_versions.begin(), from_versions.end(), dek.kek_version) == from_versions.end()) from_versions.push_back(dek.kek_version);
+  audit::Event batch{"dek.rewrap-batch", "ok", to.label(), to.family, {{"count", deks.size()}, {"from_versions", from_versions}, {"to_version", to.version}}};
+  return audited<std::vector<std::vector<std::uint8_t>>>(pool_->run([&](p11::Session& session) -> Result<std::vector<std::vector<std::uint8_t>>> {
     KW_ASSIGN_OR_RETURN(p11::ObjectHandle new_kek, rewrap_kek_handle(session, to));
     std::map<std::uint32_t, p11::ObjectHandle> old_keks;  // a batch spans one or a few older versions
     std::vector<std::vector<std::uint8_t>> rewrapped;
@@ -66,7 +80,7 @@ Result<std::vector<std::vector<std::uint8_t>>> KeyHierarchy::rewrap_deks_in_toke
       rewrapped.push_back(std::move(wrapped));
     }
     return rewrapped;
-  });
+  }), std::move(batch));
 }
 
 }  // namespace keyward::hierarchy

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <utility>
 
+#include "hierarchy/audited.h"
 #include "hierarchy/destroyed_kek.h"
 #include "hierarchy/key_hierarchy.h"
 #include "hierarchy/labels.h"
@@ -99,7 +100,7 @@ Result<KekCreated> KeyHierarchy::create_kek(std::string_view family) {
   // concurrent creators both make a v(N+1) (issue 9).
   KW_ASSIGN_OR_RETURN(auto version_lock, lock_version_series(*pool_->connection(), "kek/" + std::string(family)));
 
-  return pool_->run([&](p11::Session& session) -> Result<KekCreated> {
+  return audited<KekCreated>(pool_->run([&](p11::Session& session) -> Result<KekCreated> {
     // A fresh scan under the lock (never a cached answer): the version another process created a
     // moment ago must count.
     KW_ASSIGN_OR_RETURN(auto objects, rescan_while_objects_vanish([&] { return list_keyward_objects(session); }));
@@ -142,16 +143,17 @@ Result<KekCreated> KeyHierarchy::create_kek(std::string_view family) {
     }
     undo_kek.release();
     return created;
-  });
+  }), audit::Event{"kek.create", "ok", "", std::string(family), {}},
+      [](const KekCreated& created, audit::Event& event) { event.key = created.info.ref.label(); });
 }
 
 Result<KekBlob> KeyHierarchy::export_kek(const KekRef& ref) {
-  return pool_->run([&](p11::Session& session) -> Result<KekBlob> {
+  return audited<KekBlob>(pool_->run([&](p11::Session& session) -> Result<KekBlob> {
     KW_ASSIGN_OR_RETURN(p11::ObjectHandle object,
                         pool_->key_handles().find(session, kek_blob_label(ref.family, ref.version), CKO_DATA));
     KW_ASSIGN_OR_RETURN(auto value, session.get_attribute(object, CKA_VALUE));
     return KekBlob::from_json(value.as_string());
-  });
+  }), audit::Event{"kek.export", "ok", ref.label(), ref.family, {}});
 }
 
 Result<KekInfo> KeyHierarchy::import_kek(const KekBlob& blob) {
@@ -169,7 +171,7 @@ Result<KekInfo> KeyHierarchy::import_kek(const KekBlob& blob) {
   const std::string label = ref.label();
   // The same lock as create_kek: the "is the label free?" check and the unwrap are one step.
   KW_ASSIGN_OR_RETURN(auto version_lock, lock_version_series(*pool_->connection(), "kek/" + blob.kek_family));
-  return pool_->run([&](p11::Session& session) -> Result<KekInfo> {
+  return audited<KekInfo>(pool_->run([&](p11::Session& session) -> Result<KekInfo> {
     if (auto existing = p11::find_unique_object(session, label, CKO_SECRET_KEY);
         existing || existing.error().category != ErrorCategory::not_found)
       return make_error(ErrorCategory::usage, "the token already holds " + label + ": refusing to import over it");
@@ -196,7 +198,8 @@ Result<KekInfo> KeyHierarchy::import_kek(const KekBlob& blob) {
     }
     undo_kek.release();
     return info;
-  });
+  }), audit::Event{"kek.import", "ok", "", blob.kek_family, {}},
+      [](const KekInfo& info, audit::Event& event) { event.key = info.ref.label(); });
 }
 
 Result<p11::ObjectHandle> KeyHierarchy::rewrap_kek_handle(p11::Session& session, const KekRef& ref) {
@@ -231,7 +234,7 @@ Result<p11::ObjectHandle> KeyHierarchy::rewrap_kek_handle(p11::Session& session,
 
 Status KeyHierarchy::destroy_kek(const KekRef& ref) {
   KW_ASSIGN_OR_RETURN(ModuleProfile profile, measured_module_profile());  // retire never refuses a limited module
-  return pool_->run([&](p11::Session& session) -> Status {
+  return audited<void>(pool_->run([&](p11::Session& session) -> Status {
     const std::string blob_label = kek_blob_label(ref.family, ref.version);
     auto blob = p11::find_unique_object(session, blob_label, CKO_DATA);
     auto kek = key_handle(session, ref.label());
@@ -258,7 +261,7 @@ Status KeyHierarchy::destroy_kek(const KekRef& ref) {
     KW_TRY(session.destroy_object(*kek));
     pool_->key_handles().forget(ref.label());
     return {};
-  });
+  }), audit::Event{"kek.destroy", "ok", ref.label(), ref.family, {}});
 }
 
 }  // namespace keyward::hierarchy

@@ -125,6 +125,9 @@ class KeyHierarchy {
   p11::SessionPool& pool() { return *pool_; }
 
  private:
+  // generate_dek and unwrap_dek_for_cpu without their audit records.
+  Result<NewDek> generate_dek_in_token(const KekRef& kek);
+  Result<SecretBytes> unwrap_dek_in_token(const KekRef& kek, std::span<const std::uint8_t> wrapped);
   Result<p11::ObjectHandle> key_handle(p11::Session& session, std::string_view label);
   // The KEK to rewrap with: a session copy (see HierarchyOptions) or the token object.
   Result<p11::ObjectHandle> rewrap_kek_handle(p11::Session& session, const KekRef& ref);

@@ -53,6 +53,9 @@ std::optional<ParsedLabel> parse_label(std::string_view label) {
   if (!label.starts_with(kLabelPrefix)) return std::nullopt;
   std::string_view rest = label.substr(kLabelPrefix.size());
   if (rest == "transcript-signer") return ParsedLabel{ParsedLabel::Kind::transcript_key, {}, 0};
+  // The audit log's checkpoint key and head objects (audit/audit_key.h).
+  if (rest == "audit/signer") return ParsedLabel{ParsedLabel::Kind::audit_signer, {}, 0};
+  if (rest == "audit/head") return ParsedLabel{ParsedLabel::Kind::audit_head, {}, 0};
   auto take = [&rest]() {
     auto slash = rest.find('/');
     std::string_view part = rest.substr(0, slash);

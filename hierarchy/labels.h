@@ -27,7 +27,7 @@ std::string session_kek_label(std::string_view family, std::uint32_t version);
 Status validate_kek_family(std::string_view family);
 
 struct ParsedLabel {
-  enum class Kind { root, kek, kek_blob, destroyed_kek, transcript_key } kind;
+  enum class Kind { root, kek, kek_blob, destroyed_kek, transcript_key, audit_signer, audit_head } kind;
   std::string kek_family;   // empty for roots
   std::uint32_t version = 0;
 };

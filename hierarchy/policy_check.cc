@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "audit/recorder.h"
 #include "hierarchy/key_copies.h"
 #include "hierarchy/labels.h"
 #include "hierarchy/policy.h"
@@ -196,6 +197,15 @@ Result<PolicyReport> verify_token_policy(KeyHierarchy& hierarchy) {
             check.kind = object.object_class == CKO_PRIVATE_KEY ? "transcript-signer" : "transcript-signer (public)";
             KW_TRY(check_transcript_key(session, object, profile, check));
             break;
+          case ParsedLabel::Kind::audit_signer:  // the same explicit template as the transcript's signer
+            check.kind = object.object_class == CKO_PRIVATE_KEY ? "audit-signer" : "audit-signer (public)";
+            KW_TRY(check_transcript_key(session, object, profile, check));
+            break;
+          case ParsedLabel::Kind::audit_head:
+            check.kind = "audit-head";
+            if (object.object_class != CKO_DATA)
+              check.deviations.push_back({"CKA_CLASS", "CKO_DATA", std::to_string(object.object_class), "the audit head is a data object"});
+            break;
         }
       }
       report.objects.push_back(std::move(check));
@@ -205,6 +215,10 @@ Result<PolicyReport> verify_token_policy(KeyHierarchy& hierarchy) {
     return {};
   });
   KW_TRY(checked);
+  std::uint64_t deviating = 0;
+  for (const auto& object : report.objects) deviating += object.ok() ? 0u : 1u;
+  KW_TRY(audit::record({"policy.verify", report.ok() ? "ok" : "refused", "", "",
+                        {{"objects", report.objects.size()}, {"deviating", deviating}, {"module_limits", report.module_limits.size()}}}));
   return report;
 }
 

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "hierarchy/audited.h"
 #include "hierarchy/key_hierarchy.h"
 #include "hierarchy/labels.h"
 #include "hierarchy/policy.h"
@@ -62,7 +63,7 @@ Result<RootInfo> KeyHierarchy::create_generated_root(bool new_version) {
   KW_ASSIGN_OR_RETURN(auto version_lock, lock_version_series(*pool_->connection(), "root"));
   KW_ASSIGN_OR_RETURN(std::uint32_t version, next_root_version(new_version));
   const std::string label = root_label(version);
-  return pool_->run([&](p11::Session& session) -> Result<RootInfo> {
+  return audited<RootInfo>(pool_->run([&](p11::Session& session) -> Result<RootInfo> {
     KW_ASSIGN_OR_RETURN(auto key, session.generate_key(p11::aes_key_gen(),
                                                        policy::root_generate_template(label, object_id(label), profile)));
     p11::ScopedObject undo(session, key);
@@ -70,7 +71,7 @@ Result<RootInfo> KeyHierarchy::create_generated_root(bool new_version) {
     KW_ASSIGN_OR_RETURN(auto info, root_info(session, version));
     undo.release();
     return info;
-  });
+  }), audit::Event{"root.create", "ok", label, "", {{"version", version}}});
 }
 
 Result<SecretBytes> KeyHierarchy::root_material_from_token_rng() {
@@ -92,14 +93,14 @@ Result<RootInfo> KeyHierarchy::import_root(const SecretBytes& material, std::uin
     }
   }
   const std::string label = root_label(version);
-  return pool_->run([&](p11::Session& session) -> Result<RootInfo> {
+  return audited<RootInfo>(pool_->run([&](p11::Session& session) -> Result<RootInfo> {
     KW_ASSIGN_OR_RETURN(auto key, session.create_object(policy::root_import_template(label, object_id(label), material, profile)));
     p11::ScopedObject undo(session, key);
     KW_TRY(require_sole_object(session, label, CKO_SECRET_KEY));
     KW_ASSIGN_OR_RETURN(auto info, root_info(session, version));
     undo.release();
     return info;
-  });
+  }), audit::Event{"root.import", "ok", label, "", {{"version", version}}});
 }
 
 }  // namespace keyward::hierarchy

@@ -1,6 +1,9 @@
 // Client: opening (token, options) and what is not an envelope or a field.
 #include "keyward/client.h"
 
+#include <cstdlib>
+
+#include "audit/process_log.h"
 #include "envelope/format.h"
 #include "hierarchy/open_hierarchy.h"
 #include "keyward/internal/api_guard.h"
@@ -26,12 +29,21 @@ Result<Client> Client::open(const ClientOptions& options) {
     KW_TRY(check_options(options));
     KW_ASSIGN_OR_RETURN(auto uri, internal::choose_token_uri(options));
     KW_ASSIGN_OR_RETURN(auto catalog, internal::choose_catalog(options));
-    KW_ASSIGN_OR_RETURN(auto token, hierarchy::open_hierarchy(
-                                        uri, hierarchy::TokenOpenOptions{
-                                                 .allow_pin_prompt = options.allow_pin_prompt,
-                                                 .max_sessions = options.max_sessions,
-                                                 .hierarchy = {.accept_module_limits = options.accept_module_limits}}));
-    return Client(std::make_shared<internal::ClientCore>(options, std::move(catalog), std::move(token)));
+    const std::string audit_log = audit::choose_audit_log(options.audit_log, "");
+    const bool audited = !options.audit_log.empty() || std::getenv("KEYWARD_AUDIT") != nullptr;
+    auto token = hierarchy::open_hierarchy(uri, hierarchy::TokenOpenOptions{
+                                                    .allow_pin_prompt = options.allow_pin_prompt,
+                                                    .max_sessions = options.max_sessions,
+                                                    .hierarchy = {.accept_module_limits = options.accept_module_limits}});
+    if (!token && audited && token.error().category == ErrorCategory::token)
+      KW_TRY(audit::record_failed_login(audit_log, uri.redacted(), token.error()));
+    if (!token) return fail(std::move(token).error());
+    auto core = std::make_shared<internal::ClientCore>(options, std::move(catalog), std::move(*token));
+    if (audited) {
+      KW_ASSIGN_OR_RETURN(core->audit_log, audit::ProcessAuditLog::open(audit_log, core->token.connection,
+                                                                        audit::writer_options_from_environment()));
+    }
+    return Client(std::move(core));
   });
 }
 

@@ -8,6 +8,7 @@
 #include <istream>
 #include <ostream>
 
+#include "audit/recorder.h"
 #include "envelope/envelope_file.h"
 #include "envelope/stream.h"
 #include "hierarchy/envelope_keys.h"
@@ -96,10 +97,10 @@ Result<EnvelopeSummary> Client::encrypt_file(std::string_view kek_family, const 
 Result<EnvelopeSummary> Client::decrypt_file(const std::string& in_path, const std::string& out_path,
                                              const EncryptionContext& context, const FileOptions& options) const {
   return internal::guarded([&]() -> Result<EnvelopeSummary> {
-    KW_ASSIGN_OR_RETURN(auto summary, envelope::decrypt_file_atomically(
-                                          in_path, out_path, context, hierarchy::token_dek_resolver(core_->hierarchy()),
-                                          core_->options.crypto_threads, {.replace_existing = options.replace_existing}));
-    return decrypted(*core_, summary);
+    auto summary = envelope::decrypt_file_atomically(in_path, out_path, context, hierarchy::token_dek_resolver(core_->hierarchy()),
+                                                     core_->options.crypto_threads, {.replace_existing = options.replace_existing});
+    if (!summary) return fail(audit::record_if_refused("envelope.decrypt", "", "", std::move(summary).error()));
+    return decrypted(*core_, *summary);
   });
 }
 
@@ -114,9 +115,10 @@ Result<EnvelopeSummary> Client::encrypt_stream(std::string_view kek_family, int 
 
 Result<EnvelopeSummary> Client::decrypt_stream(int in_fd, int out_fd, const EncryptionContext& context) const {
   return internal::guarded([&]() -> Result<EnvelopeSummary> {
-    KW_ASSIGN_OR_RETURN(auto summary, envelope::decrypt_stream(in_fd, out_fd, context, hierarchy::token_dek_resolver(core_->hierarchy()),
-                                                               core_->options.crypto_threads));
-    return decrypted(*core_, summary);
+    auto summary = envelope::decrypt_stream(in_fd, out_fd, context, hierarchy::token_dek_resolver(core_->hierarchy()),
+                                            core_->options.crypto_threads);
+    if (!summary) return fail(audit::record_if_refused("envelope.decrypt", "", "", std::move(summary).error()));
+    return decrypted(*core_, *summary);
   });
 }
 

@@ -49,6 +49,11 @@ struct ClientOptions {
   // Token sessions kept for concurrent calls.
   std::size_t max_sessions = 4;
 
+  // The audit log (docs/AUDIT.md): every token operation, refusal and per-DEK use count of this client
+  // recorded there, checkpoints signed in the token. Empty: $KEYWARD_AUDIT; neither: no audit log.
+  // One per process (the tools pass --audit, else $KEYWARD_AUDIT, else beside the catalog).
+  std::string audit_log;
+
   // Threads that seal or open the segments of one envelope stream (1: the calling thread's pace).
   unsigned crypto_threads = 1;
   // Plaintext bytes per envelope segment (4 KiB to 16 MiB).

@@ -1,6 +1,8 @@
 // Field: one column's values — encrypt, decrypt with the scope check, lookups, key information.
 #include "keyward/field.h"
 
+#include "audit/recorder.h"
+#include "envelope/format.h"
 #include "keyward/client.h"
 #include "keyward/internal/api_guard.h"
 #include "keyward/internal/field_core.h"
@@ -31,8 +33,10 @@ Result<DecryptedField> Field::decrypt(std::string_view text) const {
   return internal::guarded([&]() -> Result<DecryptedField> {
     KW_ASSIGN_OR_RETURN(auto parsed, envelope::parse_field(text));
     KW_ASSIGN_OR_RETURN(auto key, core_->keys.shared_key_for_decryption(parsed.dek_id, core_->expected_scope, parsed.body.size()));
-    KW_ASSIGN_OR_RETURN(auto plain, key->field_key->decrypt(parsed, core_->context));
-    const auto bytes = plain.reveal();
+    auto plain = key->field_key->decrypt(parsed, core_->context);
+    if (!plain)
+      return fail(audit::record_if_refused("field.decrypt", envelope::dek_id_hex(parsed.dek_id), key->record.scope, std::move(plain).error()));
+    const auto bytes = plain->reveal();
     return DecryptedField{std::vector<std::uint8_t>(bytes.begin(), bytes.end()), key->under_older_kek_version};
   });
 }

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "hierarchy/audited.h"
 #include "hierarchy/labels.h"
 #include "rotation/rotation.h"
 
@@ -102,8 +103,8 @@ std::string refusal(const hierarchy::RetireFacts& facts, const std::vector<std::
 
 }  // namespace
 
-Result<RetireReport> retire_kek_version(hierarchy::KeyHierarchy& hierarchy, hierarchy::Catalog& catalog, const std::string& family,
-                                        std::uint32_t version, const RetireOptions& options) {
+static Result<RetireReport> retire_unaudited(hierarchy::KeyHierarchy& hierarchy, hierarchy::Catalog& catalog, const std::string& family,
+                                             std::uint32_t version, const RetireOptions& options) {
   const std::string label = hierarchy::kek_label(family, version);
   KW_ASSIGN_OR_RETURN(std::uint32_t newest, rotation_target(hierarchy, family));
   if (version >= newest)
@@ -160,6 +161,17 @@ Result<RetireReport> retire_kek_version(hierarchy::KeyHierarchy& hierarchy, hier
   if (auto destroyed = hierarchy.destroy_kek(hierarchy::KekRef{family, version}); !destroyed)
     return fail(std::move(destroyed).error().with_context(resume));
   return report;
+}
+
+Result<RetireReport> retire_kek_version(hierarchy::KeyHierarchy& hierarchy, hierarchy::Catalog& catalog, const std::string& family,
+                                        std::uint32_t version, const RetireOptions& options) {
+  return hierarchy::audited<RetireReport>(
+      retire_unaudited(hierarchy, catalog, family, version, options),
+      audit::Event{"kek.retire", "ok", hierarchy::kek_label(family, version), family, {{"accept_data_loss", options.accept_data_loss}}},
+      [](const RetireReport& report, audit::Event& event) {
+        event.details["deks_lost"] = report.deks_lost;
+        event.details["files_lost"] = report.files_lost;
+      });
 }
 
 }  // namespace keyward::rotation

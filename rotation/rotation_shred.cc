@@ -2,10 +2,14 @@
 
 #include <algorithm>
 
+#include "hierarchy/audited.h"
+
 namespace keyward::rotation {
 
-Result<ShredReport> shred_scope(hierarchy::KeyHierarchy& hierarchy, hierarchy::Catalog& catalog, const std::string& scope,
-                                const std::optional<std::string>& kek_family) {
+namespace {
+
+Result<ShredReport> shred_unaudited(hierarchy::KeyHierarchy& hierarchy, hierarchy::Catalog& catalog, const std::string& scope,
+                                    const std::optional<std::string>& kek_family) {
   KW_ASSIGN_OR_RETURN(auto deks, catalog.deks_for_scope(scope));
   if (kek_family) {
     KW_ASSIGN_OR_RETURN(auto counts, catalog.count_by_version(*kek_family));
@@ -39,6 +43,17 @@ Result<ShredReport> shred_scope(hierarchy::KeyHierarchy& hierarchy, hierarchy::C
   }
   KW_ASSIGN_OR_RETURN(report.residues, catalog.purge_copies(wrapped));
   return report;
+}
+
+}  // namespace
+
+Result<ShredReport> shred_scope(hierarchy::KeyHierarchy& hierarchy, hierarchy::Catalog& catalog, const std::string& scope,
+                                const std::optional<std::string>& kek_family) {
+  return hierarchy::audited<ShredReport>(shred_unaudited(hierarchy, catalog, scope, kek_family),
+                                         audit::Event{"scope.shred", "ok", "", scope, {{"kek_family", kek_family.value_or("")}}},
+                                         [](const ShredReport& report, audit::Event& event) {
+                                           event.details["deks_destroyed"] = report.deks_destroyed;
+                                         });
 }
 
 }  // namespace keyward::rotation

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <string>
 
+#include "audit/process_log.h"
 #include "catalog/catalog.h"
 #include "catalog/dek_cache.h"
 #include "hierarchy/key_hierarchy.h"
@@ -29,6 +30,7 @@ struct ClientCore {
   const ClientOptions options;
   const std::string catalog_path;
   hierarchy::OpenedToken token;
+  std::unique_ptr<audit::ProcessAuditLog> audit_log;  // null: no audit log (ClientOptions::audit_log)
 
  private:
   std::mutex open_mutex_;

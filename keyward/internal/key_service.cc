@@ -1,5 +1,6 @@
 #include "keyward/internal/key_service.h"
 
+#include "audit/recorder.h"
 #include "hierarchy/envelope_keys.h"
 
 namespace keyward::hierarchy {
@@ -53,7 +54,8 @@ Result<ScopeKeyRef> KeyService::with_field_key(const DekRecord& record, const Se
   // Once per DEK load, never per value: three HKDFs and four keyed cipher contexts.
   KW_ASSIGN_OR_RETURN(auto field_key, envelope::FieldKey::derive(dek, record.dek_id, record.scope));
   return std::make_shared<const ScopeKey>(
-      ScopeKey{record, std::make_shared<const envelope::FieldKey>(std::move(field_key)), under_older});
+      ScopeKey{record, std::make_shared<const envelope::FieldKey>(std::move(field_key)), under_older,
+               audit::usage_counter(envelope::dek_id_hex(record.dek_id), record.scope)});
 }
 
 Result<ScopeKeyRef> KeyService::load(const DekRecord& record, std::uint64_t bytes) {
@@ -76,7 +78,7 @@ Result<ScopeKeyRef> KeyService::revalidated(const ScopeKeyRef& cached, const Dek
   KW_ASSIGN_OR_RETURN(bool older, under_older_version(record));
   ScopeKeyRef key = older == cached->under_older_kek_version
                         ? cached
-                        : std::make_shared<const ScopeKey>(ScopeKey{record, cached->field_key, older});
+                        : std::make_shared<const ScopeKey>(ScopeKey{record, cached->field_key, older, cached->usage});
   keys_.refresh(key, active, read_at);
   return key;
 }
@@ -85,9 +87,15 @@ Result<ScopeKeyRef> KeyService::shared_key_for_encryption(std::string_view scope
                                                           std::uint64_t bytes) {
   const std::uint64_t seen = generation();
   auto found = keys_.find_scope(scope, bytes, cache_.now(), seen);
-  if (found.key && !found.due) return std::move(found.key);
+  if (found.key && !found.due) {
+    found.key->count_encryption(bytes);
+    return std::move(found.key);
+  }
   if (found.exhausted) evict_dek(*found.exhausted);
-  return encryption_key_from_catalog(std::string(scope), kek_family, bytes, found.key);
+  auto key = encryption_key_from_catalog(std::string(scope), kek_family, bytes, found.key);
+  if (!key) return fail(audit::record_if_refused("field.encrypt", "", scope, std::move(key).error()));
+  (*key)->count_encryption(bytes);
+  return key;
 }
 
 Result<ScopeKeyRef> KeyService::encryption_key_from_catalog(const std::string& scope, std::string_view kek_family,
@@ -154,9 +162,14 @@ Result<ScopeKeyRef> KeyService::shared_key_for_decryption(const envelope::DekId&
   if (found.key && !found.due) {
     key = std::move(found.key);
   } else {
-    KW_ASSIGN_OR_RETURN(key, decryption_key_from_catalog(dek_id, bytes, found.key));
+    auto loaded = decryption_key_from_catalog(dek_id, bytes, found.key);
+    if (!loaded) return fail(audit::record_if_refused("field.decrypt", envelope::dek_id_hex(dek_id), expected_scope.value_or(""),
+                                                      std::move(loaded).error()));
+    key = std::move(*loaded);
   }
-  if (expected_scope && key->record.scope != *expected_scope) return fail(other_scope());
+  if (expected_scope && key->record.scope != *expected_scope)
+    return fail(audit::record_refusal("field.decrypt", envelope::dek_id_hex(dek_id), std::string(*expected_scope), other_scope()));
+  key->count_decryption(bytes);
   return key;
 }
 
@@ -202,7 +215,9 @@ Result<SecretBytes> KeyService::decrypt_field(std::string_view text, std::option
                                               const envelope::EncodedContext& context) {
   KW_ASSIGN_OR_RETURN(auto parsed, envelope::parse_field(text));
   KW_ASSIGN_OR_RETURN(auto key, shared_key_for_decryption(parsed.dek_id, expected_scope, parsed.body.size()));
-  return key->field_key->decrypt(parsed, context);
+  auto plain = key->field_key->decrypt(parsed, context);
+  if (!plain) return fail(audit::record_if_refused("field.decrypt", envelope::dek_id_hex(parsed.dek_id), key->record.scope, std::move(plain).error()));
+  return plain;
 }
 
 void KeyService::forget_cached_keys() {

@@ -3,6 +3,7 @@
 
 #include <memory>
 
+#include "audit/usage.h"
 #include "catalog/catalog.h"
 #include "envelope/field.h"
 
@@ -15,6 +16,15 @@ struct ScopeKey {
   // (for a family it records nothing of: the token's newest version when first asked):
   // rewrap_catalog_entry() moves it to the active version.
   bool under_older_kek_version = false;
+  // This DEK's use counts for the audit log (audit/usage.h); null when the process keeps no audit log.
+  audit::UsageCounter* usage = nullptr;
+
+  void count_encryption(std::uint64_t bytes) const {
+    if (usage != nullptr) usage->add_encryption(bytes);
+  }
+  void count_decryption(std::uint64_t bytes) const {
+    if (usage != nullptr) usage->add_decryption(bytes);
+  }
 };
 
 // Shared and immutable: the key service hands the same one to every caller until it changes.

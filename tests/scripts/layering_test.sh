@@ -16,18 +16,19 @@ violation() {  # violation FILE:LINE RULE TEXT
   printf 'layering: %s: %s\n    %s\n' "$1" "$2" "$3"
 }
 
-rooms=(base pkcs11 envelope hierarchy catalog ceremony rotation keyward tools)
+rooms=(base pkcs11 envelope audit hierarchy catalog ceremony rotation keyward tools)
 # What each room may include of keyward (itself included). Why, in docs/DEVELOPMENT.md "Layers".
 declare -A may_include=(
   [base]="base"
   [pkcs11]="base pkcs11"
   [envelope]="base envelope"
-  [hierarchy]="base pkcs11 envelope hierarchy"
+  [audit]="base pkcs11 audit"
+  [hierarchy]="base pkcs11 envelope audit hierarchy"
   [catalog]="base envelope catalog"
-  [ceremony]="base pkcs11 envelope hierarchy ceremony"
-  [rotation]="base envelope hierarchy catalog rotation"
-  [keyward]="base pkcs11 envelope hierarchy catalog keyward"
-  [tools]="base pkcs11 envelope hierarchy catalog ceremony rotation keyward tools"
+  [ceremony]="base pkcs11 envelope audit hierarchy ceremony"
+  [rotation]="base envelope audit hierarchy catalog rotation"
+  [keyward]="base pkcs11 envelope audit hierarchy catalog keyward"
+  [tools]="base pkcs11 envelope audit hierarchy catalog ceremony rotation keyward tools"
 )
 keyward_dirs=" ${rooms[*]} "
 
@@ -40,7 +41,7 @@ sources() {
 # Every PKCS#11 function is C_ followed by a capitalised name (C_Initialize … C_GetInterfaceList).
 c_function='(^|[^A-Za-z0-9_])C_[A-Z][A-Za-z0-9]*'
 library_dirs=()
-for dir in base envelope hierarchy catalog ceremony rotation keyward tools bench examples; do
+for dir in base envelope audit hierarchy catalog ceremony rotation keyward tools bench examples; do
   [ -d "$dir" ] && library_dirs+=("$dir")
 done
 while IFS= read -r hit; do

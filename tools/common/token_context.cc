@@ -2,6 +2,10 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
+
+#include "audit/process_log.h"
+
 #include "tools/common/cli.h"
 
 namespace keyward::cli {
@@ -11,16 +15,53 @@ void add_token_options(CLI::App& command, TokenOptions& options) {
   command.add_flag("--accept-module-limits", options.accept_module_limits,
                    "proceed on a PKCS#11 module that does not implement or enforce every policy attribute "
                    "(e.g. NSS softoken); the limits are reported");
+  command.add_option("--audit", options.audit,
+                     "audit log (JSON lines); default: $KEYWARD_AUDIT, else keyward-audit.jsonl beside the catalog");
+}
+
+namespace {
+
+std::unique_ptr<audit::ProcessAuditLog>& tool_audit_log() {
+  static std::unique_ptr<audit::ProcessAuditLog> log;
+  return log;
+}
+
+}  // namespace
+
+std::string audit_log_path(const TokenOptions& options) {
+  if (!options.catalog.empty()) return audit::choose_audit_log(options.audit, options.catalog);
+  const char* catalog = std::getenv("KEYWARD_CATALOG");
+  return audit::choose_audit_log(options.audit, catalog != nullptr && *catalog != '\0' ? catalog : "keyward-catalog.db");
 }
 
 Result<TokenContext> open_token(const TokenOptions& options, std::size_t max_sessions) {
   KW_ASSIGN_OR_RETURN(auto uri, parse_token_option(options.uri));
-  return hierarchy::open_hierarchy(
+  const std::string audit_path = audit_log_path(options);
+  auto opened = hierarchy::open_hierarchy(
       uri, hierarchy::TokenOpenOptions{
                .allow_pin_prompt = isatty(0) == 1,
                .max_sessions = max_sessions,
                .hierarchy = hierarchy::HierarchyOptions{.accept_module_limits = options.accept_module_limits,
                                                         .session_kek_copies_for_rewrap = options.session_kek_copies_for_rewrap}});
+  if (!opened) {
+    if (opened.error().category == ErrorCategory::token) KW_TRY(audit::record_failed_login(audit_path, uri.redacted(), opened.error()));
+    return opened;
+  }
+  if (!tool_audit_log()) {
+    KW_ASSIGN_OR_RETURN(tool_audit_log(), audit::ProcessAuditLog::open(audit_path, opened->connection,
+                                                                        audit::writer_options_from_environment()));
+    ::setenv("KEYWARD_AUDIT", audit_path.c_str(), 1);  // worker processes write the same log
+  }
+  return opened;
+}
+
+int finish_audit(std::string_view tool, int code) {
+  auto& log = tool_audit_log();
+  if (!log) return code;
+  Status closed = log->close();
+  log.reset();
+  if (!closed && code == kExitOk) return report(tool, closed.error());
+  return code;
 }
 
 }  // namespace keyward::cli

@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include "tools/common/cli.h"
+#include "tools/keyward/audit_command.h"
 #include "tools/keyward/commands.h"
 #include "tools/keyward/field_command.h"
 
@@ -16,11 +17,14 @@ int main(int argc, char** argv) {
   add_inspect_command(app, inspect);
   FieldCommand field;
   add_field_commands(app, field);
+  AuditCommand audit;
+  add_audit_commands(app, audit);
   bool done = false;
   int code = parse_or_exit(app, argc, argv, done);
   if (done) return code;
   if (app.got_subcommand("encrypt")) return run_encrypt(encrypt);
   if (app.got_subcommand("decrypt")) return run_decrypt(decrypt);
   if (app.got_subcommand("field")) return run_field(*app.get_subcommand("field"), field);
+  if (app.got_subcommand("audit")) return run_audit(*app.get_subcommand("audit"), audit);
   return run_inspect(inspect);
 }

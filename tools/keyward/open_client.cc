@@ -12,6 +12,9 @@ Result<Client> open_client(const TokenOptions& token, ClientOptions options) {
   options.allow_pin_value = true;  // parse_token_option refused one from argv; KEYWARD_TOKEN may carry one
   options.allow_pin_prompt = isatty(0) == 1;
   options.accept_module_limits = token.accept_module_limits;
+  TokenOptions located = token;
+  if (located.catalog.empty()) located.catalog = options.catalog;
+  options.audit_log = audit_log_path(located);
   return Client::open(options);
 }
 

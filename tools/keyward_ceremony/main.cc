@@ -23,9 +23,10 @@ int main(int argc, char** argv) {
   bool done = false;
   int code = parse_or_exit(app, argc, argv, done);
   if (done) return code;
-  if (app.got_subcommand("init")) return run_init(init);
-  if (app.got_subcommand("kek")) return run_kek(*app.get_subcommand("kek"), kek);
-  if (app.got_subcommand("verify")) return run_verify(verify);
-  if (app.got_subcommand("recover")) return run_recover(recover);
-  return run_transcript_verify(transcript);
+  if (app.got_subcommand("init")) code = run_init(init);
+  else if (app.got_subcommand("kek")) code = run_kek(*app.get_subcommand("kek"), kek);
+  else if (app.got_subcommand("verify")) code = run_verify(verify);
+  else if (app.got_subcommand("recover")) code = run_recover(recover);
+  else code = run_transcript_verify(transcript);
+  return finish_audit("keyward-ceremony", code);
 }

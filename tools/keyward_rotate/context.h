@@ -22,6 +22,7 @@ inline Result<std::unique_ptr<RotateContext>> open_rotate_context(const RotateOp
   auto context = std::make_unique<RotateContext>();
   TokenOptions token = options.token;
   token.session_kek_copies_for_rewrap = true;
+  token.catalog = options.catalog;
   KW_ASSIGN_OR_RETURN(context->token, open_token(token, 1));
   KW_ASSIGN_OR_RETURN(context->catalog_file, hierarchy::open_catalog(options.catalog));
   return context;

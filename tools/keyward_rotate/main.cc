@@ -14,10 +14,11 @@ int main(int argc, char** argv) {
   bool done = false;
   int code = parse_or_exit(app, argc, argv, done);
   if (done) return code;
-  if (app.got_subcommand("start")) return run_start(options);
-  if (app.got_subcommand("run")) return run_rotation(options, argv[0]);
-  if (app.got_subcommand("worker")) return run_worker(options);
-  if (app.got_subcommand("status")) return run_status(options);
-  if (app.got_subcommand("retire")) return run_retire(options);
-  return run_shred(options);
+  if (app.got_subcommand("start")) code = run_start(options);
+  else if (app.got_subcommand("run")) code = run_rotation(options, argv[0]);
+  else if (app.got_subcommand("worker")) code = run_worker(options);
+  else if (app.got_subcommand("status")) code = run_status(options);
+  else if (app.got_subcommand("retire")) code = run_retire(options);
+  else code = run_shred(options);
+  return finish_audit("keyward-rotate", code);
 }
