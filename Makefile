@@ -1,23 +1,30 @@
 # keyward — the two commands of the README, and the steps under them.
 #   make demo   install what is missing, build, create a project-local SoftHSM token, run the main job
-#   make test   install what is missing, build (plain and ASan+UBSan), run every test (ctest)
+#   make test   install what is missing, build (plain and ASan+UBSan), run every test (ctest), and a short
+#               coverage-guided run of every fuzz target (clang-19 libFuzzer build in build-fuzz/)
+#   make fuzz   the fuzz targets for FUZZ_SECONDS each (default 600), new corpus units kept in
+#               build-fuzz/fuzz-work/, a table of executions, coverage and findings at the end
 
 SHELL := /bin/bash
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?=
 JOBS ?= $(shell nproc)
 WERROR ?= ON
 DEBIAN_PACKAGES := cmake g++ make pkg-config softhsm2 opensc libssl-dev libp11-dev libp11-kit-dev \
 	libnss3 libnss3-tools libgtest-dev libgmock-dev libbenchmark-dev libsqlite3-dev sqlite3 \
 	nlohmann-json3-dev libcli11-dev age xxd bc time \
-	libmongocrypt-dev libbson-dev postgresql libpq-dev
+	libmongocrypt-dev libbson-dev postgresql libpq-dev \
+	clang-19 libclang-rt-19-dev
 
-.PHONY: demo test deps build build-asan test-plain test-asan bench bench-postgres clean
+.PHONY: demo test deps build build-asan build-fuzz test-plain test-asan test-fuzz fuzz bench bench-postgres clean
 
 demo: deps build
 	bash scripts/demo.sh "$(BUILD)"
 
-test: deps build build-asan test-plain test-asan
+test: deps build build-asan build-fuzz test-plain test-asan test-fuzz
 
 deps:
 	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
@@ -37,6 +44,15 @@ build-asan:
 	  -DKEYWARD_BUILD_BENCH=OFF
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 
+# libFuzzer needs clang (Debian 12: clang-19 and its runtime). Only the fuzz targets and the rooms they
+# link are built; -O1 -g as libFuzzer recommends; clang's warnings are shown but not fatal (the
+# project's -Werror is g++'s, and a clang-only warning must not stop the test run).
+build-fuzz:
+	CC=clang-19 CXX=clang++-19 cmake -S . -B $(FUZZ_BUILD) -DKEYWARD_FUZZ=ON -DKEYWARD_WERROR=OFF \
+	  -DKEYWARD_BUILD_TESTS=OFF -DKEYWARD_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g" -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g"
+	cmake --build $(FUZZ_BUILD) --target keyward_fuzz_targets -j $(JOBS)
+
 test-plain:
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
@@ -45,6 +61,17 @@ test-asan:
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
+
+# A fixed number of inputs per target (tests/fuzz/CMakeLists.txt), seed 1, from the committed corpus.
+test-fuzz:
+	cd $(FUZZ_BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# Each target for FUZZ_SECONDS, one after the other (FUZZ_TARGETS: a subset), niced.
+fuzz: deps build-fuzz
+	targets="$(FUZZ_TARGETS)"; \
+	[ -n "$$targets" ] || targets=$$(cd $(FUZZ_BUILD) && ctest -N | sed -n 's/.*libfuzzer\.//p'); \
+	nice -n 10 bash tests/fuzz/run_libfuzzer.sh --bin-dir $(FUZZ_BUILD)/bin --corpus $(CURDIR)/tests/fuzz/corpus \
+	  --work $(FUZZ_BUILD)/fuzz-work --seconds $(FUZZ_SECONDS) $$targets
 
 bench: deps build
 	bash bench/run.sh "$(BUILD)"
@@ -55,4 +82,4 @@ bench-postgres: deps build
 	bash bench/postgres.sh "$(BUILD)" $(PG_BENCH_ARGS)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

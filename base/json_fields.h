@@ -21,4 +21,15 @@ inline std::optional<std::uint64_t> unsigned_field(const nlohmann::json& object,
   return it->get<std::uint64_t>();
 }
 
+// An unsigned integer field no larger than `max` (the caller's width); nothing for a missing field,
+// another type (a negative, a fraction, a string) or a larger value. nlohmann's get<std::uint8_t>()
+// and get<std::uint32_t>() convert all of those silently: 258 became share index 2 (found by
+// tests/fuzz/share_file_fuzz.cc and kek_blob_fuzz.cc).
+inline std::optional<std::uint64_t> unsigned_field_at_most(const nlohmann::json& object, const char* name,
+                                                           std::uint64_t max) {
+  auto value = unsigned_field(object, name);
+  if (!value || *value > max) return std::nullopt;
+  return value;
+}
+
 }  // namespace keyward::hierarchy

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <utility>
 
@@ -46,16 +47,28 @@ namespace {
 
 constexpr const char* kDekColumns = "dek_id, scope, kek_family, kek_version, wrapped, state, created, updated";
 
+// A deks row as the catalog writes it, else corrupt_input: a damaged row (or one another tool wrote)
+// must not decode into another DEK's ID or another KEK version. Found by
+// tests/fuzz/catalog_row_fuzz.cc: a dek_id of another type or length decoded, zero-padded, to an ID
+// no lookup finds, and a negative kek_version to version 2^32-1.
 template <class Row>
-DekRecord dek_from(const Row& row) {
+Result<DekRecord> dek_from(const Row& row, const std::string& catalog_path) {
   DekRecord record;
+  const bool id_is_blob = row.type(0) == SQLITE_BLOB, version_is_integer = row.type(3) == SQLITE_INTEGER;
   auto id = row.blob(0);
-  std::memcpy(record.dek_id.data(), id.data(), std::min(id.size(), record.dek_id.size()));
+  const std::int64_t version = row.integer(3);
+  const std::string state = row.text(5);
+  if (!id_is_blob || id.size() != record.dek_id.size() || !version_is_integer || version < 0 || version > UINT32_MAX ||
+      (state != "active" && state != "superseded"))
+    return make_error(ErrorCategory::corrupt_input, "catalog '" + catalog_path +
+                                                        "': a DEK row is damaged (its ID is not 16 bytes, its KEK version "
+                                                        "not a 32-bit number, or its state unknown); restore the catalog from a backup");
+  std::memcpy(record.dek_id.data(), id.data(), record.dek_id.size());
   record.scope = row.text(1);
   record.kek_family = row.text(2);
-  record.kek_version = static_cast<std::uint32_t>(row.integer(3));
+  record.kek_version = static_cast<std::uint32_t>(version);
   record.wrapped = row.blob(4);
-  record.state = row.text(5) == "active" ? DekState::active : DekState::superseded;
+  record.state = state == "active" ? DekState::active : DekState::superseded;
   record.created = row.integer(6);
   record.updated = row.integer(7);
   return record;
@@ -383,7 +396,10 @@ Result<std::optional<DekRecord>> SqliteCatalog::find_dek(const envelope::DekId& 
                                           "FROM deks WHERE dek_id = ?"));
   query.bind(1, dek_id);
   const int rc = query.step();
-  if (rc == SQLITE_ROW) return std::optional<DekRecord>(dek_from(query));
+  if (rc == SQLITE_ROW) {
+    KW_ASSIGN_OR_RETURN(auto record, dek_from(query, path_));
+    return std::optional<DekRecord>(std::move(record));
+  }
   if (rc != SQLITE_DONE) return fail(sqlite_error("reading a DEK"));
   return std::optional<DekRecord>();
 }
@@ -393,7 +409,10 @@ Result<std::optional<DekRecord>> SqliteCatalog::active_dek(const std::string& sc
                                           "FROM deks WHERE scope = ? AND state = 'active' ORDER BY created DESC LIMIT 1"));
   query.bind(1, scope);
   const int rc = query.step();
-  if (rc == SQLITE_ROW) return std::optional<DekRecord>(dek_from(query));
+  if (rc == SQLITE_ROW) {
+    KW_ASSIGN_OR_RETURN(auto record, dek_from(query, path_));
+    return std::optional<DekRecord>(std::move(record));
+  }
   if (rc != SQLITE_DONE) return fail(sqlite_error("reading a scope's DEK"));
   return std::optional<DekRecord>();
 }
@@ -404,7 +423,10 @@ Result<std::vector<DekRecord>> SqliteCatalog::deks_for_scope(const std::string& 
   query.bind(1, scope);
   std::vector<DekRecord> records;
   int rc;
-  while ((rc = query.step()) == SQLITE_ROW) records.push_back(dek_from(query));
+  while ((rc = query.step()) == SQLITE_ROW) {
+    KW_ASSIGN_OR_RETURN(auto record, dek_from(query, path_));
+    records.push_back(std::move(record));
+  }
   if (rc != SQLITE_DONE) return fail(sqlite_error("listing a scope's DEKs"));
   return records;
 }
@@ -449,7 +471,10 @@ Result<std::vector<DekRecord>> SqliteCatalog::next_rewrap_batch(const std::strin
   query.bind(1, family).bind(2, std::int64_t{target}).bind(3, after).bind(4, before).bind(5, static_cast<std::int64_t>(limit));
   std::vector<DekRecord> records;
   int rc;
-  while ((rc = query.step()) == SQLITE_ROW) records.push_back(dek_from(query));
+  while ((rc = query.step()) == SQLITE_ROW) {
+    KW_ASSIGN_OR_RETURN(auto record, dek_from(query, path_));
+    records.push_back(std::move(record));
+  }
   if (rc != SQLITE_DONE) return fail(sqlite_error("reading a rewrap batch"));
   return records;
 }

@@ -44,6 +44,8 @@ class SqliteCatalog::Statement {
     sqlite3_reset(stmt_);
     sqlite3_clear_bindings(stmt_);
   }
+  // The column's type as stored (SQLITE_INTEGER, SQLITE_BLOB…); ask before reading it as another type.
+  int type(int column) const { return sqlite3_column_type(stmt_, column); }
   std::int64_t integer(int column) const { return sqlite3_column_int64(stmt_, column); }
   std::string text(int column) const {
     const auto* p = sqlite3_column_text(stmt_, column);

@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <cstdint>
 #include <set>
 
 #include "envelope/passphrase_seal.h"
@@ -77,10 +78,18 @@ Result<ShareFile> decode_share_file(std::string_view text, const std::string& so
   file.source = source;
   try {
     auto& m = file.metadata;
-    m.root_version = j.at("root_version").get<std::uint32_t>();
-    m.index = j.at("index").get<std::uint8_t>();
-    m.threshold = j.at("threshold").get<std::uint8_t>();
-    m.total = j.at("total").get<std::uint8_t>();
+    // Exactly the numbers in the file: they are the sealed share's associated data, so a value
+    // converted on the way in (index 258 read as 2) would open under the metadata it was sealed with.
+    const auto root_version = hierarchy::unsigned_field_at_most(j, "root_version", UINT32_MAX);
+    const auto index = hierarchy::unsigned_field_at_most(j, "index", UINT8_MAX);
+    const auto threshold = hierarchy::unsigned_field_at_most(j, "threshold", UINT8_MAX);
+    const auto total = hierarchy::unsigned_field_at_most(j, "total", UINT8_MAX);
+    if (!root_version || !index || !threshold || !total)
+      return fail(corrupt(source, "root_version, index, threshold or total is not an unsigned integer in range"));
+    m.root_version = static_cast<std::uint32_t>(*root_version);
+    m.index = static_cast<std::uint8_t>(*index);
+    m.threshold = static_cast<std::uint8_t>(*threshold);
+    m.total = static_cast<std::uint8_t>(*total);
     m.set_id = j.at("set_id").get<std::string>();
     m.root_kcv = j.at("root_kcv").get<std::string>();
     file.share.index = m.index;
@@ -90,9 +99,13 @@ Result<ShareFile> decode_share_file(std::string_view text, const std::string& so
       KW_ASSIGN_OR_RETURN(sealed.salt, hierarchy::from_hex(s.at("salt").get<std::string>()));
       KW_ASSIGN_OR_RETURN(sealed.nonce, hierarchy::from_hex(s.at("nonce").get<std::string>()));
       KW_ASSIGN_OR_RETURN(sealed.ciphertext, hierarchy::from_hex(s.at("ciphertext").get<std::string>()));
-      sealed.scrypt_n = s.at("n").get<std::uint64_t>();
-      sealed.scrypt_r = s.at("r").get<std::uint32_t>();
-      sealed.scrypt_p = s.at("p").get<std::uint32_t>();
+      const auto n = hierarchy::unsigned_field_at_most(s, "n", UINT64_MAX);
+      const auto r = hierarchy::unsigned_field_at_most(s, "r", UINT32_MAX);
+      const auto p = hierarchy::unsigned_field_at_most(s, "p", UINT32_MAX);
+      if (!n || !r || !p) return fail(corrupt(source, "the scrypt parameters are not unsigned integers in range"));
+      sealed.scrypt_n = *n;
+      sealed.scrypt_r = static_cast<std::uint32_t>(*r);
+      sealed.scrypt_p = static_cast<std::uint32_t>(*p);
       if (!passphrase) return make_error(ErrorCategory::usage, "share file " + source + " is sealed: a passphrase is needed");
       KW_ASSIGN_OR_RETURN(auto secret, passphrase(source));
       auto opened = envelope::open_with_passphrase(sealed, secret, bytes_of(metadata_json(m).dump()));

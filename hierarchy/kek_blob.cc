@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
+
 #include "hierarchy/labels.h"
 #include "base/json_fields.h"
 
@@ -56,8 +58,12 @@ Result<KekBlob> KekBlob::from_json(std::string_view text) {
   try {
     KekBlob blob;
     blob.kek_family = j.at("kek").get<std::string>();
-    blob.kek_version = j.at("version").get<std::uint32_t>();
-    blob.root_version = j.at("root_version").get<std::uint32_t>();
+    const auto version = unsigned_field_at_most(j, "version", UINT32_MAX);
+    const auto root_version = unsigned_field_at_most(j, "root_version", UINT32_MAX);
+    if (!version || !root_version)
+      return make_error(ErrorCategory::corrupt_input, "KEK blob's version or root_version is not a 32-bit unsigned integer");
+    blob.kek_version = static_cast<std::uint32_t>(*version);
+    blob.root_version = static_cast<std::uint32_t>(*root_version);
     blob.root_kcv = j.at("root_kcv").get<std::string>();
     blob.kek_kcv = j.at("kek_kcv").get<std::string>();
     KW_ASSIGN_OR_RETURN(blob.wrapped, from_hex(j.at("wrapped").get<std::string>()));

@@ -1,5 +1,7 @@
 #include "pkcs11/token_uri.h"
 
+#include <memory>
+
 #include "pkcs11/ck.h"
 // p11-kit/uri.h includes pkcs11.h again; its include guard keeps the macros from coming back, but
 // re-clean after it in case a future p11-kit changes that.
@@ -40,12 +42,19 @@ Result<TokenUri> TokenUri::parse(std::string_view text) {
   std::string label = from_padded(info->label, sizeof info->label);
   if (!label.empty()) result.token_label_ = label;
 
-  // The printable form: re-format without the PIN value, and without a pin-source that is none of
-  // the PIN source forms (most likely the PIN itself, given by mistake as pin-source=1234).
-  p11_kit_uri_set_pin_value(uri.get(), nullptr);
-  if (result.pin_source_ && !is_pin_source_form(*result.pin_source_)) p11_kit_uri_set_pin_source(uri.get(), nullptr);
+  // The printable form: only what keyward reads — the token's path attributes, module-path, a
+  // pin-source of one of the PIN source forms (anything else there is most likely the PIN itself, given
+  // by mistake as pin-source=1234), x-init-reserved — rebuilt in a fresh URI. p11-kit keeps unknown
+  // query attributes verbatim, so re-formatting the parsed URI printed a misspelt PIN attribute
+  // ("pin_value=…", "pinvalue=…") with its PIN (found by tests/fuzz/token_uri_fuzz.cc).
+  std::unique_ptr<P11KitUri, void (*)(P11KitUri*)> printable(p11_kit_uri_new(), p11_kit_uri_free);
+  *p11_kit_uri_get_token_info(printable.get()) = *info;
+  if (module) p11_kit_uri_set_module_path(printable.get(), module);
+  if (result.pin_source_ && is_pin_source_form(*result.pin_source_))
+    p11_kit_uri_set_pin_source(printable.get(), result.pin_source_->c_str());
+  if (result.init_reserved_) p11_kit_uri_set_vendor_query(printable.get(), "x-init-reserved", result.init_reserved_->c_str());
   char* formatted = nullptr;
-  if (p11_kit_uri_format(uri.get(), P11_KIT_URI_FOR_ANY, &formatted) == P11_KIT_URI_OK && formatted) {
+  if (p11_kit_uri_format(printable.get(), P11_KIT_URI_FOR_ANY, &formatted) == P11_KIT_URI_OK && formatted) {
     result.redacted_ = formatted;
     free(formatted);
   } else {

@@ -42,6 +42,21 @@ TEST(TokenUri, APinGivenAsPinSourceIsKeptOutOfTheRedactedForm) {
   EXPECT_NE(file->redacted().find("user.pin"), std::string::npos) << "a PIN file path is fine to show: " << file->redacted();
 }
 
+TEST(TokenUri, AMisspeltPinAttributeIsKeptOutOfTheRedactedForm) {
+  // Found by tests/fuzz/token_uri_fuzz.cc: p11-kit keeps unknown query attributes, and the redacted
+  // form printed them with their values.
+  for (const char* text : {"pkcs11:token=a?pin_value=Typo1Pin", "pkcs11:token=a?pinvalue=Typo1Pin&module-path=/m.so",
+                           "pkcs11:token=a?x-pin=Typo1Pin", "pkcs11:token=a?pi=x%3Fpin-value%3DTypo1Pin"}) {
+    auto uri = TokenUri::parse(text);
+    ASSERT_TRUE(uri) << text;
+    EXPECT_EQ(uri->redacted().find("Typo1Pin"), std::string::npos) << uri->redacted();
+  }
+  auto kept = TokenUri::parse("pkcs11:token=a;serial=42?module-path=/m.so&pin-source=env:PIN&x-init-reserved=flags%3Dx&x-pin=1");
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(kept->redacted(), "pkcs11:serial=42;token=a?pin-source=env%3APIN&module-path=%2Fm.so&x-init-reserved=flags%3Dx")
+      << "what keyward reads stays printable";
+}
+
 TEST(TokenUri, PercentEncodedVendorInitParameters) {
   auto uri = TokenUri::parse("pkcs11:token=NSS%20Certificate%20DB?x-init-reserved=configdir%3D%27sql%3A%2Ftmp%2Fdb%27");
   ASSERT_TRUE(uri) << uri.error().message;
