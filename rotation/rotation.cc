@@ -91,6 +91,25 @@ Shard shard_of(unsigned index, unsigned count) {
   return shard;
 }
 
+namespace {
+
+// The batch's DEKs rewrapped in the token under `to`, as guarded catalog updates.
+Result<std::vector<hierarchy::Rewrap>> rewrap_batch_in_token(hierarchy::KeyHierarchy& hierarchy,
+                                                             const std::vector<hierarchy::DekRecord>& batch,
+                                                             const hierarchy::KekRef& to) {
+  std::vector<hierarchy::KeyHierarchy::WrappedUnder> inputs;
+  inputs.reserve(batch.size());
+  for (const auto& record : batch) inputs.push_back({record.kek_version, record.wrapped});
+  KW_ASSIGN_OR_RETURN(auto new_wrapped, hierarchy.rewrap_deks_in_token(inputs, to));
+  std::vector<hierarchy::Rewrap> rewraps;
+  rewraps.reserve(batch.size());
+  for (std::size_t i = 0; i < batch.size(); ++i)
+    rewraps.push_back(hierarchy::Rewrap{batch[i].dek_id, batch[i].kek_version, to.version, std::move(new_wrapped[i])});
+  return rewraps;
+}
+
+}  // namespace
+
 Result<std::uint64_t> rewrap_catalog(hierarchy::KeyHierarchy& hierarchy, hierarchy::Catalog& catalog, const std::string& family,
                                      std::uint32_t target, const Shard& shard, std::size_t batch_size,
                                      const ProgressCallback& progress, std::uint64_t max_rewraps) {
@@ -114,14 +133,7 @@ Result<std::uint64_t> rewrap_catalog(hierarchy::KeyHierarchy& hierarchy, hierarc
   };
   KW_ASSIGN_OR_RETURN(auto batch, fetch_after(shard.after));
   while (!batch.empty()) {
-    std::vector<hierarchy::KeyHierarchy::WrappedUnder> inputs;
-    inputs.reserve(batch.size());
-    for (const auto& record : batch) inputs.push_back({record.kek_version, record.wrapped});
-    KW_ASSIGN_OR_RETURN(auto new_wrapped, hierarchy.rewrap_deks_in_token(inputs, to));
-    std::vector<hierarchy::Rewrap> rewraps;
-    rewraps.reserve(batch.size());
-    for (std::size_t i = 0; i < batch.size(); ++i)
-      rewraps.push_back(hierarchy::Rewrap{batch[i].dek_id, batch[i].kek_version, target, std::move(new_wrapped[i])});
+    KW_ASSIGN_OR_RETURN(auto rewraps, rewrap_batch_in_token(hierarchy, batch, to));
     KW_TRY(settle());
     if (max_rewraps != 0 && rewrapped + rewraps.size() >= max_rewraps) {
       committing = std::async(std::launch::deferred, [&catalog, r = std::move(rewraps)] { return catalog.apply_rewraps(r); });
@@ -175,14 +187,7 @@ Result<std::uint64_t> rewrap_claimed_batches(hierarchy::KeyHierarchy& hierarchy,
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
       continue;
     }
-    std::vector<hierarchy::KeyHierarchy::WrappedUnder> inputs;
-    inputs.reserve(batch.size());
-    for (const auto& record : batch) inputs.push_back({record.kek_version, record.wrapped});
-    KW_ASSIGN_OR_RETURN(auto new_wrapped, hierarchy.rewrap_deks_in_token(inputs, to));
-    std::vector<hierarchy::Rewrap> rewraps;
-    rewraps.reserve(batch.size());
-    for (std::size_t i = 0; i < batch.size(); ++i)
-      rewraps.push_back(hierarchy::Rewrap{batch[i].dek_id, batch[i].kek_version, target, std::move(new_wrapped[i])});
+    KW_ASSIGN_OR_RETURN(auto rewraps, rewrap_batch_in_token(hierarchy, batch, to));
     KW_ASSIGN_OR_RETURN(std::size_t applied, claim->commit(rewraps));
     rewrapped += applied;
     last_change = std::chrono::steady_clock::now();

@@ -103,8 +103,9 @@ struct RetireReport {
   std::uint64_t deks_lost = 0, files_lost = 0;  // with accept_data_loss: what still referenced it
 };
 // Retires KEK version `version` of `family`: refused (policy) unless the newest run of the family
-// that started after `version` stopped being the newest completed over the catalog and every path any
-// such run was given, and no catalog DEK or recorded envelope file references it. The check and the
+// that started after `version` stopped being the newest completed (it proves the catalog), every path
+// any such run was given — on any host sharing the catalog — has a complete run as its newest covering
+// run, and no catalog DEK or recorded envelope file references it. The check and the
 // "retired" mark are one catalog write transaction (a writer inserting under the version either
 // commits first and is seen, or is refused after); only then is the escrow written and the version
 // destroyed in the token. The newest version is a usage error.

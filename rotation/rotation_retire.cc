@@ -68,8 +68,27 @@ std::string describe(const hierarchy::RunRecord& run) {
          hierarchy::run_outcome_name(run.outcome) + "; catalog" + (paths.empty() ? " only, no envelope paths" : " and " + paths) + ")";
 }
 
+// Paths given to runs of this rotation whose newest covering run did not complete. A fleet's hosts
+// each rotate the paths they hold: every path any run was given must be covered by a complete run,
+// and the newest run covering it must be that complete one (a later, interrupted run over the same
+// path may have met files the complete one did not).
+std::vector<std::string> uncovered_paths(const std::vector<hierarchy::RunRecord>& runs_newest_first) {
+  std::vector<std::string> uncovered;
+  for (const auto& run : runs_newest_first)
+    for (const auto& path : run.paths) {
+      for (const auto& newer : runs_newest_first) {
+        if (!covers(newer.paths, path)) continue;
+        if (newer.outcome != hierarchy::RunOutcome::complete &&
+            std::find(uncovered.begin(), uncovered.end(), path) == uncovered.end())
+          uncovered.push_back(path);
+        break;  // the newest run covering the path decides
+      }
+    }
+  return uncovered;
+}
+
 // Why `facts` do not allow retiring, or "" if they do.
-std::string refusal(const hierarchy::RetireFacts& facts, const std::vector<std::string>& earlier_paths) {
+std::string refusal(const hierarchy::RetireFacts& facts, const std::vector<hierarchy::RunRecord>& rotation_runs) {
   std::vector<std::string> reasons;
   const std::string v = "v" + std::to_string(facts.version);
   if (!facts.newest_run_after) {
@@ -79,14 +98,13 @@ std::string refusal(const hierarchy::RetireFacts& facts, const std::vector<std::
     reasons.push_back("the newest run since then, " + describe(run) + ", did not complete" +
                       (run.outcome == hierarchy::RunOutcome::running ? " (it is still running, or was killed)" : ": " + run.reason));
   } else {
-    std::vector<std::string> uncovered;
-    for (const auto& path : earlier_paths)
-      if (!covers(facts.newest_run_after->paths, path)) uncovered.push_back(path);
+    const auto uncovered = uncovered_paths(rotation_runs);
     if (!uncovered.empty()) {
       std::string list;
       for (const auto& p : uncovered) list += (list.empty() ? "" : ", ") + p;
       reasons.push_back("the newest complete run, " + describe(*facts.newest_run_after) +
-                        ", was not given paths an earlier run of this rotation was given: " + list);
+                        ", proves the catalog, but the newest run over these paths given to runs of this rotation "
+                        "did not complete: " + list);
     }
   }
   if (facts.deks > 0) reasons.push_back(std::to_string(facts.deks) + " catalog DEK(s) still reference " + v);
@@ -117,18 +135,19 @@ static Result<RetireReport> retire_unaudited(hierarchy::KeyHierarchy& hierarchy,
   if (options.escrow_path && ::access(options.escrow_path->c_str(), F_OK) == 0)
     return make_error(ErrorCategory::usage, "the escrow file '" + *options.escrow_path + "' already exists: refusing to overwrite it");
 
-  // Paths given to any run of this rotation (target above `version`): the covering run must cover them all.
+  // The runs of this rotation (target above `version`), from every host sharing the catalog, newest
+  // first: each path any of them was given must be covered by a complete run.
   KW_ASSIGN_OR_RETURN(auto runs, catalog.runs(family, 1000));
-  std::vector<std::string> earlier_paths;
-  for (const auto& run : runs)
-    if (run.target_version > version) earlier_paths.insert(earlier_paths.end(), run.paths.begin(), run.paths.end());
+  std::vector<hierarchy::RunRecord> rotation_runs;
+  for (auto& run : runs)
+    if (run.target_version > version) rotation_runs.push_back(std::move(run));
 
   RetireReport report;
   KW_TRY(catalog.retire_if(family, version, [&](const hierarchy::RetireFacts& facts) -> Status {
     report.already_retired_in_catalog = facts.already_retired;
     if (facts.already_retired) return {};  // marked by an earlier retire that stopped before the token
     if (!in_token) return make_error(ErrorCategory::not_found, "the token holds no " + label);
-    const std::string why = refusal(facts, earlier_paths);
+    const std::string why = refusal(facts, rotation_runs);
     if (why.empty()) {
       report.covering_run = facts.newest_run_after;
       return {};

@@ -78,6 +78,25 @@ once=$(pg_sql "$KEYWARD_CATALOG" "SELECT COUNT(*) FROM (SELECT 1 FROM rewrap_log
 wasted=$(pg_sql "$KEYWARD_CATALOG" "SELECT SUM(rewraps_already_done) FROM rotation_runs")
 [ "$wasted" = 0 ] && pass "no committed batch overlapped another" || flunk "$wasted rewraps overlapped"
 
+# Retire, fleet-wide: two hosts each rotate the paths they hold (here two directories); retire needs
+# every path's newest run to be complete, whichever host ran it.
+mkdir -p "$work/host-a" "$work/host-b"
+"$rotate" start --kek payments >/dev/null; version=$((version + 1))
+"$rotate" run "$work/host-a" >/dev/null 2>&1 & a_pid=$!
+"$rotate" run "$work/host-b" >/dev/null 2>&1 & b_pid=$!
+wait "$a_pid" && wait "$b_pid" && pass "host A and host B each ran over their own path" || flunk "a host's run failed"
+expect_status 0 "retire v$((version - 1)) once both hosts' runs completed" -- "$rotate" retire --kek payments --version $((version - 1))
+"$rotate" start --kek payments >/dev/null; version=$((version + 1))
+printf 'KWENV-but-damaged' >"$work/host-b/damaged.kw"
+expect_status 1 "host B's run meets a damaged envelope: incomplete" -- "$rotate" run "$work/host-b"
+expect_status 0 "host A's later run completes over its path (the newest run is complete)" -- "$rotate" run "$work/host-a"
+expect_status 1 "retire is refused while host B's path is not covered by a complete run" -- \
+  "$rotate" retire --kek payments --version $((version - 1))
+expect_grep "did not complete: $work/host-b" "$work/last.err" "the refusal names host B's path"
+mv "$work/host-b/damaged.kw" "$work/"
+expect_status 0 "host B reruns after the repair and completes" -- "$rotate" run "$work/host-b"
+expect_status 0 "then retire is allowed" -- "$rotate" retire --kek payments --version $((version - 1))
+
 # The database unreachable: exit 3, the database named, no password anywhere, nothing written.
 down="postgresql://keyward@/catalog?host=$work/no-server&connect_timeout=2"
 expect_status 3 "status against an unreachable database is exit 3" -- "$rotate" status --catalog "$down"

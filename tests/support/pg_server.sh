@@ -17,7 +17,9 @@ bindir=${KEYWARD_PG_BINDIR:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort
 [ -x "$bindir/initdb" ] || { echo "pg_server.sh: no PostgreSQL server binaries (apt-get install postgresql)" >&2; exit 3; }
 
 as_server_user() {
-  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+  # From / : initdb and pg_ctl resolve their own path from the working directory, which the postgres
+  # user may not be allowed to enter (a build tree under /root).
+  if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 stop() {
