@@ -12,7 +12,7 @@ DEBIAN_PACKAGES := cmake g++ make pkg-config softhsm2 opensc libssl-dev libp11-d
 	nlohmann-json3-dev libcli11-dev age xxd bc time \
 	libmongocrypt-dev libbson-dev
 
-.PHONY: demo test deps build build-asan test-plain test-asan bench clean
+.PHONY: demo test deps build build-asan test-plain test-asan bench audit-kill clean
 
 demo: deps build
 	bash scripts/demo.sh "$(BUILD)"
@@ -48,6 +48,10 @@ test-asan:
 
 bench: deps build
 	bash bench/run.sh "$(BUILD)"
+
+# The audit kill test at length (ctest runs it with 6 kills): 4 writers, 100 SIGKILLs.
+audit-kill: deps build
+	cd $(BUILD) && KEYWARD_TEST_TMP=$$PWD/test-tmp KEYWARD_AUDIT_KILLS=100 ./bin/keyward_audit_tests --gtest_filter='AuditKill.*'
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
