@@ -19,7 +19,7 @@ DEBIAN_PACKAGES := cmake g++ make pkg-config softhsm2 opensc libssl-dev libp11-d
 	libmongocrypt-dev libbson-dev postgresql libpq-dev \
 	clang-19 libclang-rt-19-dev
 
-.PHONY: demo test deps build build-asan build-fuzz test-plain test-asan test-fuzz fuzz bench bench-postgres clean
+.PHONY: demo test deps build build-asan build-fuzz test-plain test-asan test-fuzz fuzz bench bench-postgres audit-kill clean
 
 demo: deps build
 	bash scripts/demo.sh "$(BUILD)"
@@ -80,6 +80,10 @@ bench: deps build
 # new scopes from 4 processes. PG_BENCH_ARGS: N FLEET_N SCOPES REPEAT (defaults 1000000 100000 500 3).
 bench-postgres: deps build
 	bash bench/postgres.sh "$(BUILD)" $(PG_BENCH_ARGS)
+
+# The audit kill test at length (ctest runs it with 6 kills): 4 writers, 100 SIGKILLs.
+audit-kill: deps build
+	cd $(BUILD) && KEYWARD_TEST_TMP=$$PWD/test-tmp KEYWARD_AUDIT_KILLS=100 ./bin/keyward_audit_tests --gtest_filter='AuditKill.*'
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

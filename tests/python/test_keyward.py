@@ -44,8 +44,9 @@ def setUpModule() -> None:
     TOKEN = os.environ["KEYWARD_TOKEN"]
     transcript = os.path.join(WORK, "t.jsonl")
     ceremony = os.path.join(bin_dir, "keyward-ceremony")
-    subprocess.run([ceremony, "init", "--transcript", transcript], check=True, stdout=subprocess.DEVNULL)
-    subprocess.run([ceremony, "kek", "create", "payments", "--transcript", transcript], check=True,
+    audit = ["--audit", os.path.join(WORK, "audit.jsonl")]  # the tools' audit log, not in the working directory
+    subprocess.run([ceremony, "init", "--transcript", transcript] + audit, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([ceremony, "kek", "create", "payments", "--transcript", transcript] + audit, check=True,
                    stdout=subprocess.DEVNULL)
 
 

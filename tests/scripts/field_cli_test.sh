@@ -100,6 +100,8 @@ done
 [ "$undecrypted" = 0 ] && pass "every racing value decrypts" || flunk "$undecrypted racing values do not decrypt"
 
 # --- a read-only catalog ----------------------------------------------------------------------
+# The catalog is read-only, the audit log is not (it must be writable: docs/AUDIT.md): keep it elsewhere.
+export KEYWARD_AUDIT="$work/audit.jsonl"
 "$kw" field encrypt --scope tenant:ro --kek payments < "$work/acme.plain" > "$work/ro.value"
 # A read-only bind mount of the catalog's directory (EROFS, whatever our uid), in a private mount namespace.
 if unshare -m true 2>/dev/null; then
@@ -121,7 +123,8 @@ if setpriv --reuid=65534 --regid=65534 --clear-groups true 2>/dev/null; then
   # gives them the database file's mode when it creates them; readers need to read them).
   chmod 0444 "$KEYWARD_CATALOG"; chmod 0444 "$KEYWARD_CATALOG"-wal "$KEYWARD_CATALOG"-shm 2>/dev/null || true
   chmod 0555 "$work/cat"
-  as_other() { setpriv --reuid=65534 --regid=65534 --clear-groups env HOME=/ bash -c "$1"; }
+  mkdir -p "$work/audit-other" && chown 65534:65534 "$work/audit-other"  # that user's own audit log
+  as_other() { setpriv --reuid=65534 --regid=65534 --clear-groups env HOME=/ KEYWARD_AUDIT="$work/audit-other/audit.jsonl" bash -c "$1"; }
   expect_status 0 "decrypt works with a catalog that is read-only to us" -- as_other \
     "'$kw' field decrypt < '$work/ro.value' | cmp - '$work/acme.plain'"
   expect_status 1 "a new scope with a read-only catalog is refused" -- as_other \
