@@ -3,6 +3,7 @@
 
 #include "envelope/format.h"
 #include "hierarchy/open_hierarchy.h"
+#include "hierarchy/token_set.h"
 #include "keyward/internal/api_guard.h"
 #include "keyward/internal/client_core.h"
 #include "keyward/internal/client_locations.h"
@@ -24,13 +25,13 @@ Status check_options(const ClientOptions& options) {
 Result<Client> Client::open(const ClientOptions& options) {
   return internal::guarded([&]() -> Result<Client> {
     KW_TRY(check_options(options));
-    KW_ASSIGN_OR_RETURN(auto uri, internal::choose_token_uri(options));
+    KW_ASSIGN_OR_RETURN(auto uris, internal::choose_token_uris(options));
     KW_ASSIGN_OR_RETURN(auto catalog, internal::choose_catalog(options));
-    KW_ASSIGN_OR_RETURN(auto token, hierarchy::open_hierarchy(
-                                        uri, hierarchy::TokenOpenOptions{
-                                                 .allow_pin_prompt = options.allow_pin_prompt,
-                                                 .max_sessions = options.max_sessions,
-                                                 .hierarchy = {.accept_module_limits = options.accept_module_limits}}));
+    KW_ASSIGN_OR_RETURN(auto token, hierarchy::open_tokens(
+                                        uris, hierarchy::TokenSetOptions{.open = {
+                                                  .allow_pin_prompt = options.allow_pin_prompt,
+                                                  .max_sessions = options.max_sessions,
+                                                  .hierarchy = {.accept_module_limits = options.accept_module_limits}}}));
     return Client(std::make_shared<internal::ClientCore>(options, std::move(catalog), std::move(token)));
   });
 }

@@ -14,13 +14,13 @@ void add_token_options(CLI::App& command, TokenOptions& options) {
 }
 
 Result<TokenContext> open_token(const TokenOptions& options, std::size_t max_sessions) {
-  KW_ASSIGN_OR_RETURN(auto uri, parse_token_option(options.uri));
-  return hierarchy::open_hierarchy(
-      uri, hierarchy::TokenOpenOptions{
-               .allow_pin_prompt = isatty(0) == 1,
-               .max_sessions = max_sessions,
-               .hierarchy = hierarchy::HierarchyOptions{.accept_module_limits = options.accept_module_limits,
-                                                        .session_kek_copies_for_rewrap = options.session_kek_copies_for_rewrap}});
+  KW_ASSIGN_OR_RETURN(auto uris, parse_token_uris(options.uri));
+  return hierarchy::open_tokens(
+      uris, hierarchy::TokenSetOptions{.open = {
+                .allow_pin_prompt = isatty(0) == 1,
+                .max_sessions = max_sessions,
+                .hierarchy = hierarchy::HierarchyOptions{.accept_module_limits = options.accept_module_limits,
+                                                         .session_kek_copies_for_rewrap = options.session_kek_copies_for_rewrap}}});
 }
 
 }  // namespace keyward::cli

@@ -15,11 +15,14 @@ int main(int argc, char** argv) {
   VerifyCommand verify;
   RecoverCommand recover;
   TranscriptCommand transcript;
+  ReplicateCommand replicate;
+  replicate.common.transcript_path = "ceremony-transcript.jsonl";
   add_init_command(app, init);
   add_kek_commands(app, kek);
   add_verify_command(app, verify);
   add_recover_command(app, recover);
   add_transcript_command(app, transcript);
+  add_replicate_command(app, replicate);
   bool done = false;
   int code = parse_or_exit(app, argc, argv, done);
   if (done) return code;
@@ -27,5 +30,6 @@ int main(int argc, char** argv) {
   if (app.got_subcommand("kek")) return run_kek(*app.get_subcommand("kek"), kek);
   if (app.got_subcommand("verify")) return run_verify(verify);
   if (app.got_subcommand("recover")) return run_recover(recover);
+  if (app.got_subcommand("replicate")) return run_replicate(replicate);
   return run_transcript_verify(transcript);
 }
