@@ -97,15 +97,21 @@ TEST(TokenSet, AVersionNotOnEveryTokenIsNotUsedForNewDeks) {
   EXPECT_EQ(*set->latest_kek_version("payments"), 2u);
 }
 
-TEST(TokenSet, CreatingAKekVersionIsRefusedWhileATokenIsOut) {
-  auto pair = make_token_pair("createout");
+// A set over `pair` with KEK payments v1 on both tokens, then token b pulled and taken out.
+std::unique_ptr<TokenSet> set_with_token_b_out(const failover_testing::TokenPair& pair) {
   auto set = open_set(pair);
-  ASSERT_TRUE(set);
-  ASSERT_TRUE(set->create_kek("payments"));
+  if (!set || !set->create_kek("payments")) return nullptr;
   failover_testing::pull_token_b();
   // Listings spread over both tokens: the next one on b fails over and takes b out.
-  for (int i = 0; i < 4; ++i) ASSERT_TRUE(set->list_keks());
-  ASSERT_TRUE(failover_testing::wait_for_service(*set, 1, false));
+  for (int i = 0; i < 4; ++i)
+    if (!set->list_keks()) return nullptr;
+  return failover_testing::wait_for_service(*set, 1, false) ? std::move(set) : nullptr;
+}
+
+TEST(TokenSet, CreatingAKekVersionIsRefusedWhileATokenIsOut) {
+  auto pair = make_token_pair("createout");
+  auto set = set_with_token_b_out(pair);
+  ASSERT_TRUE(set);
   auto created = set->create_kek("payments");
   ASSERT_FALSE(created) << "a new version must reach every token: refused, not half made";
   EXPECT_EQ(created.error().category, ErrorCategory::token);
@@ -117,12 +123,8 @@ TEST(TokenSet, CreatingAKekVersionIsRefusedWhileATokenIsOut) {
 
 TEST(TokenSet, ATokenBackFromAnOutageIsGivenTheVersionsMadeWhileItWasAway) {
   auto pair = make_token_pair("catchup");
-  auto set = open_set(pair);
+  auto set = set_with_token_b_out(pair);
   ASSERT_TRUE(set);
-  ASSERT_TRUE(set->create_kek("payments"));
-  failover_testing::pull_token_b();
-  for (int i = 0; i < 4; ++i) ASSERT_TRUE(set->list_keks());
-  ASSERT_TRUE(failover_testing::wait_for_service(*set, 1, false));
   // Made on a alone while b is away (the set refuses to create; an operator used token a directly).
   auto a = open_hierarchy(pair.a.parsed_uri());
   ASSERT_TRUE(a);
