@@ -19,7 +19,7 @@ DEBIAN_PACKAGES := cmake g++ make pkg-config softhsm2 opensc libssl-dev libp11-d
 	libmongocrypt-dev libbson-dev postgresql libpq-dev \
 	clang-19 libclang-rt-19-dev
 
-.PHONY: demo test deps build build-asan build-fuzz test-plain test-asan test-fuzz fuzz bench bench-postgres audit-kill clean
+.PHONY: demo test deps build build-asan build-fuzz test-plain test-asan test-fuzz fuzz bench bench-postgres audit-kill soak clean
 
 demo: deps build
 	bash scripts/demo.sh "$(BUILD)"
@@ -84,6 +84,14 @@ bench-postgres: deps build
 # The audit kill test at length (ctest runs it with 6 kills): 4 writers, 100 SIGKILLs.
 audit-kill: deps build
 	cd $(BUILD) && KEYWARD_TEST_TMP=$$PWD/test-tmp KEYWARD_AUDIT_KILLS=100 ./bin/keyward_audit_tests --gtest_filter='AuditKill.*'
+
+# Not in CI: 8 threads of mixed operations on two tokens (one failed every 30 s) while rotations run.
+# SOAK_SECONDS=180 make soak for a shorter run; the figures are in the README ("Several tokens and failover").
+SOAK_SECONDS ?= 600
+soak: deps build
+	mkdir -p $(BUILD)/test-tmp
+	KEYWARD_TEST_TMP=$(CURDIR)/$(BUILD)/test-tmp KEYWARD_SOAK_SECONDS=$(SOAK_SECONDS) \
+	  $(BUILD)/bin/keyward_failover_tests --gtest_also_run_disabled_tests --gtest_filter='Soak.*'
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

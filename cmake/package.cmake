@@ -30,12 +30,12 @@ target_compile_definitions(keyward_static INTERFACE KEYWARD_STATIC_DEFINE)
 # The shared library carries its dependencies; a static link needs them named (keyward.pc's
 # Libs.private, find_dependency in the CMake package).
 target_link_libraries(keyward_shared PRIVATE keyward_hardening OpenSSL::Crypto PkgConfig::P11KIT PkgConfig::LIBP11
-  PkgConfig::SQLITE3 Threads::Threads ${CMAKE_DL_LIBS})
+  PkgConfig::SQLITE3 PkgConfig::LIBPQ Threads::Threads ${CMAKE_DL_LIBS})
 target_link_options(keyward_shared PRIVATE -Wl,--no-undefined -Wl,-z,relro,-z,now
   -Wl,--version-script=${PROJECT_SOURCE_DIR}/cmake/libkeyward.map)
 set_target_properties(keyward_shared PROPERTIES LINK_DEPENDS ${PROJECT_SOURCE_DIR}/cmake/libkeyward.map)
 target_link_libraries(keyward_static INTERFACE OpenSSL::Crypto PkgConfig::P11KIT PkgConfig::LIBP11
-  PkgConfig::SQLITE3 Threads::Threads ${CMAKE_DL_LIBS})
+  PkgConfig::SQLITE3 PkgConfig::LIBPQ Threads::Threads ${CMAKE_DL_LIBS})
 
 install(TARGETS keyward_shared keyward_static EXPORT keywardTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}

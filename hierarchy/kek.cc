@@ -79,6 +79,17 @@ Result<std::vector<KekInfo>> KeyHierarchy::list_keks() {
   });
 }
 
+Result<std::vector<KekRef>> KeyHierarchy::kek_versions_on_token() {
+  return pool_->run([&](p11::Session& session) -> Result<std::vector<KekRef>> {
+    KW_ASSIGN_OR_RETURN(auto objects, list_keyward_objects(session));
+    std::vector<KekRef> out;
+    for (const auto& object : objects)
+      if (object.parsed && object.parsed->kind == ParsedLabel::Kind::kek && object.object_class == CKO_SECRET_KEY)
+        out.push_back(KekRef{object.parsed->kek_family, object.parsed->version});
+    return out;
+  });
+}
+
 Result<std::uint32_t> KeyHierarchy::latest_kek_version(std::string_view family) {
   KW_TRY(validate_kek_family(family));
   return pool_->run([&](p11::Session& session) -> Result<std::uint32_t> {

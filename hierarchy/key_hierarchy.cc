@@ -6,6 +6,7 @@
 
 #include "hierarchy/labels.h"
 #include "hierarchy/policy.h"
+#include "hierarchy/version_lock.h"
 #include "pkcs11/scoped_object.h"
 
 namespace keyward::hierarchy {
@@ -25,6 +26,8 @@ Result<ModuleProfile> KeyHierarchy::measured_module_profile() {
     // error that reads as "not implemented" (CKR_GENERAL_ERROR, CKR_TEMPLATE_INCONSISTENT: seen in 1
     // of 6 runs of KekVersions.ConcurrentCreators on a loaded machine). A module that really lacks an
     // attribute lacks it every time, so a short verdict is probed again before it stands.
+    KW_ASSIGN_OR_RETURN(auto probe_lock, lock_version_series(*pool_->connection(), "module-probe"));
+    KW_TRY(pool_->run([](p11::Session& session) { return remove_stray_probe_objects(session); }));
     for (int attempt = 1;; ++attempt) {
       KW_ASSIGN_OR_RETURN(auto probed, pool_->run([](p11::Session& session) { return probe_module_profile(session); }));
       profile_ = probed;

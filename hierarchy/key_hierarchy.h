@@ -73,42 +73,47 @@ struct HierarchyOptions {
 class KeyHierarchy {
  public:
   explicit KeyHierarchy(std::shared_ptr<p11::SessionPool> pool, HierarchyOptions options = {});
+  // Virtual so that a set of tokens holding the same keys (TokenSet, hierarchy/token_set.h) can stand
+  // in for one token wherever a KeyHierarchy is used, adding failover.
+  virtual ~KeyHierarchy() = default;
 
   // What the module implements of the policy (probed once). With accept_module_limits off, a
   // module lacking anything is an ErrorCategory::policy error naming the attributes.
-  Result<ModuleProfile> module_profile();
+  virtual Result<ModuleProfile> module_profile();
   // The same, measured, without the acceptance check (for reports).
-  Result<ModuleProfile> measured_module_profile();
+  virtual Result<ModuleProfile> measured_module_profile();
 
   // --- roots ---
-  Result<std::vector<RootInfo>> roots();
+  virtual Result<std::vector<RootInfo>> roots();
   // Generates root v(latest+1) in the token (CKA_LOCAL). Refuses a second root unless `new_version`.
-  Result<RootInfo> create_generated_root(bool new_version = false);
+  virtual Result<RootInfo> create_generated_root(bool new_version = false);
   // The version the next root gets: 1 on an empty token; latest+1 with `new_version`; otherwise
   // a usage error (a second root is refused).
-  Result<std::uint32_t> next_root_version(bool new_version);
+  virtual Result<std::uint32_t> next_root_version(bool new_version);
   // 32 bytes from the token's RNG, for a root that will be split into shares.
-  Result<SecretBytes> root_material_from_token_rng();
+  virtual Result<SecretBytes> root_material_from_token_rng();
   // Imports root material (from shares) as root `version` (0: next version).
-  Result<RootInfo> import_root(const SecretBytes& material, std::uint32_t version = 0, bool new_version = false);
+  virtual Result<RootInfo> import_root(const SecretBytes& material, std::uint32_t version = 0, bool new_version = false);
 
   // --- KEKs ---
   // Creates the next version of `family` under the latest root; keeps its blob on the token.
-  Result<KekCreated> create_kek(std::string_view family);
-  Result<std::vector<KekInfo>> list_keks();
-  Result<std::uint32_t> latest_kek_version(std::string_view family);
-  Result<KekBlob> export_kek(const KekRef& ref);
+  virtual Result<KekCreated> create_kek(std::string_view family);
+  virtual Result<std::vector<KekInfo>> list_keks();
+  virtual Result<std::uint32_t> latest_kek_version(std::string_view family);
+  // Every KEK version on this token, from one listing of labels (no key check values: cheap).
+  Result<std::vector<KekRef>> kek_versions_on_token();
+  virtual Result<KekBlob> export_kek(const KekRef& ref);
   // Unwraps a KEK blob under the root named in it, as the token KEK; its KCV must match the blob's.
-  Result<KekInfo> import_kek(const KekBlob& blob);
+  virtual Result<KekInfo> import_kek(const KekBlob& blob);
   // Destroys a KEK version in the token (retire / shred). Its blob object goes too.
-  Status destroy_kek(const KekRef& ref);
+  virtual Status destroy_kek(const KekRef& ref);
 
   // --- DEKs ---
-  Result<NewDek> generate_dek(const KekRef& kek);
-  Result<SecretBytes> unwrap_dek_for_cpu(const KekRef& kek, std::span<const std::uint8_t> wrapped);
+  virtual Result<NewDek> generate_dek(const KekRef& kek);
+  virtual Result<SecretBytes> unwrap_dek_for_cpu(const KekRef& kek, std::span<const std::uint8_t> wrapped);
   // Unwraps under `from` as a sensitive session object, wraps under `to`, destroys it: the DEK
   // never reaches host memory. `from` and `to` are versions of one family (usage error otherwise).
-  Result<std::vector<std::uint8_t>> rewrap_dek_in_token(const KekRef& from, const KekRef& to,
+  virtual Result<std::vector<std::uint8_t>> rewrap_dek_in_token(const KekRef& from, const KekRef& to,
                                                         std::span<const std::uint8_t> wrapped);
   // The same for a batch of DEKs of `to.family`, each under its own older version, in one pooled
   // session: the KEK handles are resolved once per batch, not per DEK. Fails as a whole.
@@ -116,10 +121,10 @@ class KeyHierarchy {
     std::uint32_t kek_version = 0;
     std::span<const std::uint8_t> wrapped;
   };
-  Result<std::vector<std::vector<std::uint8_t>>> rewrap_deks_in_token(std::span<const WrappedUnder> deks, const KekRef& to);
+  virtual Result<std::vector<std::vector<std::uint8_t>>> rewrap_deks_in_token(std::span<const WrappedUnder> deks, const KekRef& to);
 
   // --- checks ---
-  Result<KeyCheckValue> key_check_value(std::string_view label);
+  virtual Result<KeyCheckValue> key_check_value(std::string_view label);
   Result<KeyCheckValue> key_check_value(p11::Session& session, p11::ObjectHandle key);
 
   p11::SessionPool& pool() { return *pool_; }

@@ -1,5 +1,7 @@
 #include "hierarchy/module_profile.h"
 
+#include "hierarchy/token_objects.h"
+
 #include <functional>
 
 #include "hierarchy/policy.h"
@@ -137,6 +139,13 @@ std::vector<std::string> ModuleProfile::missing() const {
   if (!modifiable_enforced)
     out.push_back("CKA_MODIFIABLE=false is not enforced when attributes are set (labels can be changed)");
   return out;
+}
+
+Status remove_stray_probe_objects(p11::Session& session) {
+  KW_ASSIGN_OR_RETURN(auto objects, list_keyward_objects(session));
+  for (const auto& object : objects)
+    if (object.label.starts_with("keyward/probe")) (void)session.destroy_object(object.handle);
+  return {};
 }
 
 Result<ModuleProfile> probe_module_profile(p11::Session& session) {

@@ -46,5 +46,9 @@ struct ModuleProfile {
 
 // Probes the module by generating throwaway session keys, each with one of the attributes.
 Result<ModuleProfile> probe_module_profile(p11::Session& session);
+// Destroys probe objects an earlier probe left on the token: one whose creation reply was lost (the
+// token made it, the caller saw an error) or whose process was killed mid-probe. Call it, and the
+// probe, under lock_version_series(…, "module-probe") so that no other process's probe is swept.
+Status remove_stray_probe_objects(p11::Session& session);
 
 }  // namespace keyward::hierarchy

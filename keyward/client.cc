@@ -6,6 +6,7 @@
 #include "audit/process_log.h"
 #include "envelope/format.h"
 #include "hierarchy/open_hierarchy.h"
+#include "hierarchy/token_set.h"
 #include "keyward/internal/api_guard.h"
 #include "keyward/internal/client_core.h"
 #include "keyward/internal/client_locations.h"
@@ -27,16 +28,20 @@ Status check_options(const ClientOptions& options) {
 Result<Client> Client::open(const ClientOptions& options) {
   return internal::guarded([&]() -> Result<Client> {
     KW_TRY(check_options(options));
-    KW_ASSIGN_OR_RETURN(auto uri, internal::choose_token_uri(options));
+    KW_ASSIGN_OR_RETURN(auto uris, internal::choose_token_uris(options));
     KW_ASSIGN_OR_RETURN(auto catalog, internal::choose_catalog(options));
     const std::string audit_log = audit::choose_audit_log(options.audit_log, "");
     const bool audited = !options.audit_log.empty() || std::getenv("KEYWARD_AUDIT") != nullptr;
-    auto token = hierarchy::open_hierarchy(uri, hierarchy::TokenOpenOptions{
-                                                    .allow_pin_prompt = options.allow_pin_prompt,
-                                                    .max_sessions = options.max_sessions,
-                                                    .hierarchy = {.accept_module_limits = options.accept_module_limits}});
-    if (!token && audited && token.error().category == ErrorCategory::token)
-      KW_TRY(audit::record_failed_login(audit_log, uri.redacted(), token.error()));
+    auto token = hierarchy::open_tokens(
+        uris, hierarchy::TokenSetOptions{.open = {
+                  .allow_pin_prompt = options.allow_pin_prompt,
+                  .max_sessions = options.max_sessions,
+                  .hierarchy = {.accept_module_limits = options.accept_module_limits}}});
+    if (!token && audited && token.error().category == ErrorCategory::token) {
+      std::string tokens;
+      for (const auto& uri : uris) tokens += (tokens.empty() ? "" : " ") + uri.redacted();
+      KW_TRY(audit::record_failed_login(audit_log, tokens, token.error()));
+    }
     if (!token) return fail(std::move(token).error());
     auto core = std::make_shared<internal::ClientCore>(options, std::move(catalog), std::move(*token));
     if (audited) {

@@ -24,8 +24,9 @@ struct DekCacheOptions {
 
 struct ClientOptions {
   // PKCS#11 URIs (RFC 7512) of the token. Empty: the whitespace-separated URIs in $KEYWARD_TOKEN.
-  // Several URIs naming the same token are one; URIs of different tokens (failover) are refused with
-  // a usage error in this release. The PIN comes from the URI's pin-source (file:PATH or env:NAME).
+  // Several URIs naming the same token are one; URIs of different tokens are a set holding the same
+  // root and KEKs (checked by fingerprint when the client opens), used with failover
+  // (hierarchy/token_set.h). The PIN comes from each URI's pin-source (file:PATH or env:NAME).
   std::vector<std::string> token_uris;
   // A pin-value= attribute puts the PIN itself in the URI: refused in token_uris unless this is set
   // (tests, or a tool that already applied its own rule). URIs taken from $KEYWARD_TOKEN may carry one.

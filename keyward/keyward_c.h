@@ -33,8 +33,9 @@ enum { KW_OK = 0, KW_FAILED = 1, KW_USAGE = 2, KW_INFRASTRUCTURE = 3 };
 
 typedef struct kw_client kw_client;
 
-/* Opens a client: logs in to the token. token_uris: one or more PKCS#11 URIs (RFC 7512) of one token,
- * separated by whitespace (NULL: those in $KEYWARD_TOKEN); the PIN comes from each URI's pin-source
+/* Opens a client: logs in to the token. token_uris: one or more PKCS#11 URIs (RFC 7512), separated by
+ * whitespace (NULL: those in $KEYWARD_TOKEN); URIs of different tokens are a set holding the same keys,
+ * used with failover (a token that differs is refused: KW_INFRASTRUCTURE); the PIN comes from each URI's pin-source
  * (a pin-value is refused here; it is accepted only in $KEYWARD_TOKEN). catalog: the SQLite file of
  * field DEKs, opened by the first field call (NULL: $KEYWARD_CATALOG, else keyward-catalog.db in the
  * working directory). On success *out is the client, to be closed with kw_close; on failure *out is

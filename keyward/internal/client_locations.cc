@@ -1,5 +1,7 @@
 #include "keyward/internal/client_locations.h"
 
+#include <algorithm>
+
 #include "catalog/catalog_location.h"
 
 #include <cstdlib>
@@ -18,7 +20,7 @@ std::vector<std::string> split_on_whitespace(const std::string& text) {
 
 }  // namespace
 
-Result<p11::TokenUri> choose_token_uri(const ClientOptions& options) {
+Result<std::vector<p11::TokenUri>> choose_token_uris(const ClientOptions& options) {
   const bool from_environment = options.token_uris.empty();
   std::vector<std::string> uris = options.token_uris;
   if (from_environment) {
@@ -26,17 +28,19 @@ Result<p11::TokenUri> choose_token_uri(const ClientOptions& options) {
   }
   if (uris.empty() || uris.front().empty())
     return make_error(ErrorCategory::usage, "no token given: set ClientOptions::token_uris or KEYWARD_TOKEN");
+  std::vector<std::string> distinct;
   for (const auto& uri : uris)
-    if (uri != uris.front())
+    if (std::find(distinct.begin(), distinct.end(), uri) == distinct.end()) distinct.push_back(uri);
+  std::vector<p11::TokenUri> parsed;
+  for (const auto& text : distinct) {
+    KW_ASSIGN_OR_RETURN(auto uri, p11::TokenUri::parse(text));
+    if (!from_environment && uri.has_pin_value() && !options.allow_pin_value)
       return make_error(ErrorCategory::usage,
-                        "several different token URIs given: this release uses one token (give one URI; failover "
-                        "across tokens holding the same keys is not supported yet)");
-  KW_ASSIGN_OR_RETURN(auto uri, p11::TokenUri::parse(uris.front()));
-  if (!from_environment && uri.has_pin_value() && !options.allow_pin_value)
-    return make_error(ErrorCategory::usage,
-                      "refusing pin-value in a token URI: it puts the PIN in the program's configuration; use "
-                      "pin-source=file:PATH (or env:NAME)");
-  return uri;
+                        "refusing pin-value in a token URI: it puts the PIN in the program's configuration; use "
+                        "pin-source=file:PATH (or env:NAME)");
+    parsed.push_back(std::move(uri));
+  }
+  return parsed;
 }
 
 Result<std::string> choose_catalog(const ClientOptions& options) {

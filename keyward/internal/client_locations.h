@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "base/error.h"
 #include "keyward/client_options.h"
@@ -10,10 +11,10 @@
 
 namespace keyward::internal {
 
-// The token URI: options.token_uris, else the whitespace-separated URIs of $KEYWARD_TOKEN. Identical
-// URIs count once; different ones (several tokens) are refused. A pin-value is refused in
-// options.token_uris unless options.allow_pin_value. Errors: usage.
-Result<p11::TokenUri> choose_token_uri(const ClientOptions& options);
+// The token URIs: options.token_uris, else the whitespace-separated URIs of $KEYWARD_TOKEN. Identical
+// URIs count once; different ones are a set of tokens holding the same keys (failover). A pin-value
+// is refused in options.token_uris unless options.allow_pin_value. Errors: usage.
+Result<std::vector<p11::TokenUri>> choose_token_uris(const ClientOptions& options);
 
 // options.catalog, else $KEYWARD_CATALOG, else keyward-catalog.db. Errors: usage for a PostgreSQL
 // URI (not supported by this release).

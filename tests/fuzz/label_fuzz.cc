@@ -19,6 +19,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     case ParsedLabel::Kind::kek_blob: canonical = kek_blob_label(parsed->kek_family, parsed->version); break;
     case ParsedLabel::Kind::destroyed_kek: canonical = destroyed_kek_label(parsed->kek_family, parsed->version); break;
     case ParsedLabel::Kind::transcript_key: canonical = transcript_key_label(); break;
+    case ParsedLabel::Kind::audit_signer: canonical = "keyward/audit/signer"; break;  // audit/audit_key.h
+    case ParsedLabel::Kind::audit_head: canonical = "keyward/audit/head"; break;
   }
   FUZZ_CHECK(canonical == label);
   if (parsed->kind != ParsedLabel::Kind::root && parsed->kind != ParsedLabel::Kind::transcript_key)

@@ -52,7 +52,9 @@ if [ -d tests ]; then
   while IFS= read -r hit; do
     violation "${hit%%:*}:$(cut -d: -f2 <<<"$hit")" "calls a PKCS#11 function in a test: go through pkcs11/ (or pkcs11-tool for an independent client)" \
       "$(cut -d: -f3- <<<"$hit" | sed 's/^[[:space:]]*//')"
-  done < <(sources tests | xargs -r grep -nE '((->|\.)C_[A-Z][A-Za-z0-9]*|(^|[^A-Za-z0-9_"])C_[A-Z][A-Za-z0-9]*[[:space:]]*\()' /dev/null)
+  # tests/fault_module/ is excepted: it is itself a PKCS#11 module (a pass-through that injects faults),
+  # so it must forward each call through the real module's function list; nothing else in tests/ may.
+  done < <(sources tests | grep -v '^tests/fault_module/' | xargs -r grep -nE '((->|\.)C_[A-Z][A-Za-z0-9]*|(^|[^A-Za-z0-9_"])C_[A-Z][A-Za-z0-9]*[[:space:]]*\()' /dev/null)
 fi
 
 std_headers=" algorithm any array atomic barrier bit bitset cassert cctype cerrno cfenv cfloat charconv chrono cinttypes

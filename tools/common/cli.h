@@ -22,6 +22,9 @@ void add_token_option(CLI::App& command, std::string& out_uri);
 // Parses the token URI given by --token / KEYWARD_TOKEN. A pin-value on the command line is
 // refused (argv is readable by every local user); from KEYWARD_TOKEN it is accepted.
 Result<p11::TokenUri> parse_token_option(const std::string& uri_text);
+// The same for commands that accept a set of tokens: every URI given (repeated --token, or the
+// whitespace-separated $KEYWARD_TOKEN), each once. Errors: usage.
+Result<std::vector<p11::TokenUri>> parse_token_uris(const std::string& uri_text);
 
 // Prints "<tool>: <category>: <message>" to stderr and returns the exit code for it.
 int report(std::string_view tool, const Error& error);

@@ -35,16 +35,20 @@ std::string audit_log_path(const TokenOptions& options) {
 }
 
 Result<TokenContext> open_token(const TokenOptions& options, std::size_t max_sessions) {
-  KW_ASSIGN_OR_RETURN(auto uri, parse_token_option(options.uri));
+  KW_ASSIGN_OR_RETURN(auto uris, parse_token_uris(options.uri));
   const std::string audit_path = audit_log_path(options);
-  auto opened = hierarchy::open_hierarchy(
-      uri, hierarchy::TokenOpenOptions{
-               .allow_pin_prompt = isatty(0) == 1,
-               .max_sessions = max_sessions,
-               .hierarchy = hierarchy::HierarchyOptions{.accept_module_limits = options.accept_module_limits,
-                                                        .session_kek_copies_for_rewrap = options.session_kek_copies_for_rewrap}});
+  auto opened = hierarchy::open_tokens(
+      uris, hierarchy::TokenSetOptions{.open = {
+                .allow_pin_prompt = isatty(0) == 1,
+                .max_sessions = max_sessions,
+                .hierarchy = hierarchy::HierarchyOptions{.accept_module_limits = options.accept_module_limits,
+                                                         .session_kek_copies_for_rewrap = options.session_kek_copies_for_rewrap}}});
   if (!opened) {
-    if (opened.error().category == ErrorCategory::token) KW_TRY(audit::record_failed_login(audit_path, uri.redacted(), opened.error()));
+    if (opened.error().category == ErrorCategory::token) {
+      std::string tokens;
+      for (const auto& uri : uris) tokens += (tokens.empty() ? "" : " ") + uri.redacted();
+      KW_TRY(audit::record_failed_login(audit_path, tokens, opened.error()));
+    }
     return opened;
   }
   if (!tool_audit_log()) {

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "hierarchy/open_hierarchy.h"
+#include "hierarchy/token_set.h"
 
 namespace keyward::cli {
 

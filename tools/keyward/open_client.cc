@@ -2,13 +2,17 @@
 
 #include <unistd.h>
 
+#include <sstream>
+
 #include "tools/common/cli.h"
 
 namespace keyward::cli {
 
 Result<Client> open_client(const TokenOptions& token, ClientOptions options) {
-  KW_TRY(parse_token_option(token.uri));
-  options.token_uris = {token.uri};
+  KW_TRY(parse_token_uris(token.uri));  // refuses a pin-value from argv
+  std::istringstream words(token.uri);
+  options.token_uris.clear();
+  for (std::string uri; words >> uri;) options.token_uris.push_back(uri);
   options.allow_pin_value = true;  // parse_token_option refused one from argv; KEYWARD_TOKEN may carry one
   options.allow_pin_prompt = isatty(0) == 1;
   options.accept_module_limits = token.accept_module_limits;

@@ -68,6 +68,13 @@ struct RecoverCommand {
 void add_recover_command(CLI::App& app, RecoverCommand& command);
 int run_recover(const RecoverCommand& command);
 
+struct ReplicateCommand {
+  CeremonyOptions common;  // transcript, operator, witness (the token options are --from and --to)
+  TokenOptions from, to;
+};
+void add_replicate_command(CLI::App& app, ReplicateCommand& command);
+int run_replicate(ReplicateCommand command);
+
 struct TranscriptCommand {
   std::string file;
   std::string public_key;  // PEM file; default: the key embedded in the transcript's first line

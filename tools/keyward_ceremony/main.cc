@@ -15,11 +15,14 @@ int main(int argc, char** argv) {
   VerifyCommand verify;
   RecoverCommand recover;
   TranscriptCommand transcript;
+  ReplicateCommand replicate;
+  replicate.common.transcript_path = "ceremony-transcript.jsonl";
   add_init_command(app, init);
   add_kek_commands(app, kek);
   add_verify_command(app, verify);
   add_recover_command(app, recover);
   add_transcript_command(app, transcript);
+  add_replicate_command(app, replicate);
   bool done = false;
   int code = parse_or_exit(app, argc, argv, done);
   if (done) return code;
@@ -27,6 +30,7 @@ int main(int argc, char** argv) {
   else if (app.got_subcommand("kek")) code = run_kek(*app.get_subcommand("kek"), kek);
   else if (app.got_subcommand("verify")) code = run_verify(verify);
   else if (app.got_subcommand("recover")) code = run_recover(recover);
+  else if (app.got_subcommand("replicate")) code = run_replicate(replicate);
   else code = run_transcript_verify(transcript);
   return finish_audit("keyward-ceremony", code);
 }

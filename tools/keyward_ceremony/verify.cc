@@ -18,8 +18,17 @@ void add_verify_command(CLI::App& app, VerifyCommand& command) {
 int run_verify(const VerifyCommand& command) {
   auto context = open_token(command.common.token);
   if (!context) return report("keyward-ceremony", context.error());
-  auto result = hierarchy::verify_token_policy(*context->hierarchy);
+  // A set of tokens: each is checked (they were compared by fingerprint when the set opened).
+  std::vector<hierarchy::KeyHierarchy*> tokens{context->hierarchy.get()};
+  if (auto* set = dynamic_cast<hierarchy::TokenSet*>(context->hierarchy.get())) tokens = set->reached_tokens();
+  auto result = hierarchy::verify_token_policy(*tokens.front());
   if (!result) return report("keyward-ceremony", result.error());
+  for (std::size_t i = 1; i < tokens.size(); ++i) {
+    auto more = hierarchy::verify_token_policy(*tokens[i]);
+    if (!more) return report("keyward-ceremony", more.error());
+    result->objects.insert(result->objects.end(), more->objects.begin(), more->objects.end());
+    result->module_limits.insert(result->module_limits.end(), more->module_limits.begin(), more->module_limits.end());
+  }
 
   const auto out = ceremony::policy_report_json(*result);
   if (!command.common.transcript_path.empty()) {
