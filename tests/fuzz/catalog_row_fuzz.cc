@@ -45,7 +45,8 @@ class ValueReader {
       }
       case 1:
       case 2: {
-        const std::size_t length = std::min<std::size_t>(byte() % 64, size_ - std::min(at_, size_));
+        const std::size_t wanted = byte() % 64;  // first: byte() advances at_
+        const std::size_t length = std::min<std::size_t>(wanted, size_ - std::min(at_, size_));
         if (tag % 5 == 1)
           sqlite3_bind_text(statement, index, reinterpret_cast<const char*>(data_ + at_), static_cast<int>(length), SQLITE_TRANSIENT);
         else

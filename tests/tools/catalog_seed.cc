@@ -41,7 +41,8 @@ std::string digest(const SecretBytes& key) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+int run_seed(int argc, char** argv) {
   CLI::App app{"keyward-test-seed: catalog DEKs for rotation tests"};
   app.require_subcommand(1);
   cli::TokenOptions token;
@@ -195,3 +196,8 @@ int main(int argc, char** argv) {
   std::cout << "checked " << checked << " DEKs: " << failed << " failed, " << wrong_version << " under another version\n";
   return failed == 0 && wrong_version == 0 ? 0 : 1;
 }
+}  // namespace
+
+// The audit log is closed here, before static destruction (its writer and the process's installed
+// log are statics destroyed in an order that is not theirs to choose).
+int main(int argc, char** argv) { return cli::finish_audit("keyward-test-seed", run_seed(argc, argv)); }
