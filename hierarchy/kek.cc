@@ -124,13 +124,7 @@ Result<KekCreated> KeyHierarchy::create_kek(std::string_view family) {
     // 2. The KEK blob: the material wrapped under the root (backup and transfer).
     KW_ASSIGN_OR_RETURN(auto wrapped, session.wrap_key(p11::aes_key_wrap(), root_key, material));
     // 3. The token KEK: the blob unwrapped under the root, whose CKA_UNWRAP_TEMPLATE imposes the policy.
-    // SoftHSM 2.6.1 answers CKR_GENERAL_ERROR now and then when another connection reads the root's
-    // object file at the same moment (1 in ~6 runs of KekVersions.ConcurrentCreators here). Under the
-    // version lock the label is ours alone, so a bounded retry is safe while no object carries it
-    // (SoftHSM destroys what a failed unwrap created; if anything remains we stop and say so).
-    bool first_attempt = true;
-    auto kek = rescan_while_objects_vanish([&]() -> Result<p11::ObjectHandle> {
-      if (!std::exchange(first_attempt, false)) KW_TRY(require_no_object(session, label, CKO_SECRET_KEY));
+    auto kek = create_retrying_module_races(session, label, CKO_SECRET_KEY, [&] {
       return session.unwrap_key(p11::aes_key_wrap(), root_key, wrapped,
                                 policy::kek_unwrap_template(label, object_id(label), true, profile));
     });
@@ -146,7 +140,9 @@ Result<KekCreated> KeyHierarchy::create_kek(std::string_view family) {
     // 4. Keep the blob on the token too (ciphertext under the root), so `kek export` can give it later.
     if (profile.data_objects) {
       const std::string blob_label = kek_blob_label(ref.family, ref.version);
-      KW_ASSIGN_OR_RETURN(auto blob_object, session.create_object(blob_object_template(created.blob)));
+      KW_ASSIGN_OR_RETURN(auto blob_object, create_retrying_module_races(session, blob_label, CKO_DATA, [&] {
+        return session.create_object(blob_object_template(created.blob));
+      }));
       p11::ScopedObject undo_blob(session, blob_object);
       KW_TRY(require_sole_object(session, blob_label, CKO_DATA));
       undo_blob.release();
@@ -188,9 +184,10 @@ Result<KekInfo> KeyHierarchy::import_kek(const KekBlob& blob) {
       return make_error(ErrorCategory::usage, "the token already holds " + label + ": refusing to import over it");
     KW_ASSIGN_OR_RETURN(p11::ObjectHandle root_key, key_handle(session, root->label));
     KW_ASSIGN_OR_RETURN(p11::ObjectHandle kek,
-                        as_wrapped_key_failure(session.unwrap_key(p11::aes_key_wrap(), root_key, blob.wrapped,
-                                                                  policy::kek_unwrap_template(label, object_id(label), true, profile)),
-                                               "the KEK blob of " + label));
+                        as_wrapped_key_failure(create_retrying_module_races(session, label, CKO_SECRET_KEY, [&] {
+                          return session.unwrap_key(p11::aes_key_wrap(), root_key, blob.wrapped,
+                                                    policy::kek_unwrap_template(label, object_id(label), true, profile));
+                        }), "the KEK blob of " + label));
     p11::ScopedObject undo_kek(session, kek);
     KW_TRY(require_sole_object(session, label, CKO_SECRET_KEY));
     KekInfo info;
@@ -201,7 +198,9 @@ Result<KekInfo> KeyHierarchy::import_kek(const KekBlob& blob) {
                                                            " but the blob says " + blob.kek_kcv + ": not imported");
     if (profile.data_objects) {
       const std::string blob_label = kek_blob_label(ref.family, ref.version);
-      KW_ASSIGN_OR_RETURN(auto blob_object, session.create_object(blob_object_template(blob)));
+      KW_ASSIGN_OR_RETURN(auto blob_object, create_retrying_module_races(session, blob_label, CKO_DATA, [&] {
+        return session.create_object(blob_object_template(blob));
+      }));
       p11::ScopedObject undo_blob(session, blob_object);
       KW_TRY(require_sole_object(session, blob_label, CKO_DATA));
       undo_blob.release();

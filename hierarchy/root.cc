@@ -64,8 +64,9 @@ Result<RootInfo> KeyHierarchy::create_generated_root(bool new_version) {
   KW_ASSIGN_OR_RETURN(std::uint32_t version, next_root_version(new_version));
   const std::string label = root_label(version);
   return audited<RootInfo>(pool_->run([&](p11::Session& session) -> Result<RootInfo> {
-    KW_ASSIGN_OR_RETURN(auto key, session.generate_key(p11::aes_key_gen(),
-                                                       policy::root_generate_template(label, object_id(label), profile)));
+    KW_ASSIGN_OR_RETURN(auto key, create_retrying_module_races(session, label, CKO_SECRET_KEY, [&] {
+      return session.generate_key(p11::aes_key_gen(), policy::root_generate_template(label, object_id(label), profile));
+    }));
     p11::ScopedObject undo(session, key);
     KW_TRY(require_sole_object(session, label, CKO_SECRET_KEY));
     KW_ASSIGN_OR_RETURN(auto info, root_info(session, version));
@@ -94,7 +95,9 @@ Result<RootInfo> KeyHierarchy::import_root(const SecretBytes& material, std::uin
   }
   const std::string label = root_label(version);
   return audited<RootInfo>(pool_->run([&](p11::Session& session) -> Result<RootInfo> {
-    KW_ASSIGN_OR_RETURN(auto key, session.create_object(policy::root_import_template(label, object_id(label), material, profile)));
+    KW_ASSIGN_OR_RETURN(auto key, create_retrying_module_races(session, label, CKO_SECRET_KEY, [&] {
+      return session.create_object(policy::root_import_template(label, object_id(label), material, profile));
+    }));
     p11::ScopedObject undo(session, key);
     KW_TRY(require_sole_object(session, label, CKO_SECRET_KEY));
     KW_ASSIGN_OR_RETURN(auto info, root_info(session, version));

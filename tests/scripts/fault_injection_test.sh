@@ -91,6 +91,17 @@ for rule in GenerateKey@1=DEVICE_ERROR WrapKey@1=DEVICE_ERROR!after CreateObject
     faulty KEYWARD_FAULT_FAIL=$rule -- "$ceremony" kek create payments --transcript "$work/t.jsonl"
   expect_status 0 "after it the token still conforms to the key policy (no half-made version)" -- "$ceremony" verify
 done
+# SoftHSM 2.6.1's creation race answers CKR_GENERAL_ERROR or CKR_TEMPLATE_INCONSISTENT once in a while:
+# under the version lock the creation is asked again, and never leaves two keys; a persistent error is exit 3.
+before=$(injected)
+expect_status 0 "kek create survives one CKR_GENERAL_ERROR from the unwrap that makes the KEK" -- \
+  faulty KEYWARD_FAULT_FAIL=UnwrapKey@1=GENERAL_ERROR -- "$ceremony" kek create payments --transcript "$work/t.jsonl"
+[ "$(injected)" -gt "$before" ] || flunk "the GENERAL_ERROR rule never fired"
+expect_status 0 "and the token conforms (one key per label)" -- "$ceremony" verify
+versions_before=$("$ceremony" kek list | grep -c payments)
+expect_status 3 "kek create whose unwrap always says CKR_TEMPLATE_INCONSISTENT is exit 3" -- \
+  faulty KEYWARD_FAULT_FAIL=UnwrapKey@1=TEMPLATE_INCONSISTENT+ -- "$ceremony" kek create payments --transcript "$work/t.jsonl"
+[ "$("$ceremony" kek list | grep -c payments)" = "$versions_before" ] || flunk "a failed kek create left a version"
 expect_status 0 "kek create without faults" -- "$ceremony" kek create payments --transcript "$work/t.jsonl"
 expect_status 0 "and the token conforms" -- "$ceremony" verify
 
