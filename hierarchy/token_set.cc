@@ -4,6 +4,7 @@
 #include <iterator>
 #include <limits>
 
+#include "hierarchy/call_runner.h"
 #include "hierarchy/labels.h"
 #include "pkcs11/ck.h"
 #include "pkcs11/rv.h"
@@ -20,6 +21,10 @@ struct TokenSet::Member {
   std::uint64_t times_taken_out = 0;  // guarded by TokenSet::mutex_
   std::atomic<int> busy{0};
   std::atomic<std::uint64_t> operations{0};
+  CallRunner runner;  // every call on this token runs here, within call_timeout
+  // Set while a probe of this token is running (prober thread only): one that outlived its deadline
+  // is not joined by another.
+  std::shared_ptr<std::atomic<bool>> probe_running;
 
   KeyHierarchy& hierarchy() const { return *opened->hierarchy; }
 };
@@ -67,6 +72,87 @@ std::string kek_difference(const std::string& from_name, const std::vector<KekIn
 
 std::string describe(const OpenedToken& opened) { return opened.connection->token().info().describe(); }
 
+// Runs `job` on `runner`, waiting at most `timeout`. nullopt, with `why` saying so, when it did not
+// finish in time (it goes on, and its result is dropped) or could not start (every worker stuck).
+template <class R>
+std::optional<R> run_bounded(CallRunner& runner, std::function<R()> job, std::chrono::milliseconds timeout,
+                             std::string& why) {
+  auto result = std::make_shared<std::optional<R>>();
+  switch (runner.run([job = std::move(job), result] { result->emplace(job()); }, timeout)) {
+    case CallRunner::Outcome::done:
+      return std::move(*result);
+    case CallRunner::Outcome::timed_out:
+      why = "did not answer within " + std::to_string(timeout.count()) + " ms (the call is left waiting in the module)";
+      return std::nullopt;
+    case CallRunner::Outcome::saturated:
+      break;
+  }
+  why = "too many of its calls are stuck in the module";
+  return std::nullopt;
+}
+
+// What a probe found, applied by the prober (a probe job touches no TokenSet state: it may outlive
+// its deadline).
+struct ProbeOutcome {
+  std::optional<OpenedToken> opened;  // a token reached for the first time
+  std::string name;
+  bool back = false;
+  std::string problem;
+  std::set<std::string> kek_labels;
+};
+
+// Reaches the token (a first open, or a fresh login on `existing`), compares it with the reference
+// token (when one is in service) and gives it the KEK versions made while it was away.
+ProbeOutcome probe_token(const p11::TokenUri& uri, const TokenOpenOptions& open_options, OpenedToken* existing,
+                         KeyHierarchy* reference, const std::string& reference_name, std::string name) {
+  ProbeOutcome out;
+  auto problem = [&](std::string text) {
+    out.problem = std::move(text);
+    return std::move(out);
+  };
+  KeyHierarchy* hierarchy = nullptr;
+  if (existing == nullptr) {
+    auto opened = open_hierarchy(uri, open_options);
+    if (!opened) return problem("not reachable: " + opened.error().message);
+    name = out.name = describe(*opened);
+    out.opened = std::move(*opened);
+    hierarchy = out.opened->hierarchy.get();
+  } else {
+    // Log in afresh: a token that restarted lost its sessions and login, and a new session that is
+    // not logged in lists no private object at all (it would read as "no root", not as an error).
+    auto& connection = *existing->connection;
+    if (auto again = connection.reconnect(connection.generation()); !again)
+      return problem("not reachable: " + again.error().message);
+    existing->pool->key_handles().clear();
+    hierarchy = existing->hierarchy.get();
+  }
+  auto roots = hierarchy->roots();
+  if (!roots) return problem("still failing: " + roots.error().message);
+  auto keks = hierarchy->list_keks();
+  if (!keks) return problem("still failing: " + keks.error().message);
+  if (reference != nullptr) {
+    auto ref_roots = reference->roots();
+    auto ref_keks = ref_roots ? reference->list_keks() : Result<std::vector<KekInfo>>(std::unexpected(ref_roots.error()));
+    if (!ref_keks) return problem("the token to compare it with failed: " + ref_keks.error().message);
+    if (auto diff = difference_between(reference_name, *ref_roots, *ref_keks, name, *roots, *keks); !diff.empty())
+      return problem("refused: " + diff);
+    for (const auto& kek : *ref_keks) {
+      if (std::any_of(keks->begin(), keks->end(), [&](const KekInfo& k) { return k.ref.label() == kek.ref.label(); })) continue;
+      auto blob = reference->export_kek(kek.ref);
+      if (!blob) return problem("catching up " + kek.ref.label() + ": " + blob.error().message);
+      auto imported = hierarchy->import_kek(*blob);
+      if (!imported) return problem("catching up " + kek.ref.label() + ": " + imported.error().message);
+      keks->push_back(*imported);
+    }
+  }
+  out.kek_labels = labels_of(*keks);
+  out.back = true;
+  return out;
+}
+
+// How long the destructor waits for calls still running: by then only abandoned (stuck) calls run.
+constexpr std::chrono::milliseconds kStuckCallGrace{200};
+
 }  // namespace
 
 std::string difference_between(const std::string& a_name, const std::vector<RootInfo>& a_roots,
@@ -97,21 +183,40 @@ Result<std::unique_ptr<TokenSet>> TokenSet::open(const std::vector<p11::TokenUri
     auto member = std::make_unique<Member>();
     member->uri = uri;
     member->name = uri.redacted();
-    auto opened = open_hierarchy(uri, options.open);
-    if (!opened) {
-      member->last_problem = "not reachable at start-up: " + opened.error().message;
-      unreachable += (unreachable.empty() ? "" : "; ") + member->name + ": " + opened.error().message;
-      contents.emplace_back();
-    } else {
-      member->name = describe(*opened);
-      auto roots = opened->hierarchy->roots();
-      auto keks = roots ? opened->hierarchy->list_keks() : Result<std::vector<KekInfo>>(std::unexpected(roots.error()));
-      if (!keks) return fail(as_infrastructure_error(keks.error().with_context("reading the keys of " + member->name)));
-      member->kek_labels = labels_of(*keks);
-      member->in_service = true;
-      member->opened = std::move(*opened);
-      contents.push_back({std::move(*roots), std::move(*keks)});
+    contents.emplace_back();
+    auto unreached = [&](const std::string& why) {
+      member->last_problem = "not reachable at start-up: " + why;
+      unreachable += (unreachable.empty() ? "" : "; ") + member->name + ": " + why;
+      members.push_back(std::move(member));
+    };
+    // Bounded like every call: a token that hangs at start-up is left out, not waited for.
+    std::string why;
+    auto opened = run_bounded<Result<OpenedToken>>(
+        member->runner, [uri, open_options = options.open] { return open_hierarchy(uri, open_options); },
+        options.call_timeout, why);
+    if (!opened || !*opened) {
+      unreached(opened ? (*opened).error().message : why);
+      continue;
     }
+    member->name = describe(**opened);
+    member->opened = std::move(**opened);  // kept even if it hangs below: a stuck call may still use it
+    KeyHierarchy* hierarchy = member->opened->hierarchy.get();
+    auto keys = run_bounded<Result<Contents>>(
+        member->runner,
+        [hierarchy]() -> Result<Contents> {
+          KW_ASSIGN_OR_RETURN(auto roots, hierarchy->roots());
+          KW_ASSIGN_OR_RETURN(auto keks, hierarchy->list_keks());
+          return Contents{std::move(roots), std::move(keks)};
+        },
+        options.call_timeout, why);
+    if (!keys) {
+      unreached(why);
+      continue;
+    }
+    if (!*keys) return fail(as_infrastructure_error((*keys).error().with_context("reading the keys of " + member->name)));
+    member->kek_labels = labels_of((*keys)->keks);
+    member->in_service = true;
+    contents.back() = std::move(**keys);
     members.push_back(std::move(member));
   }
   std::size_t first = members.size();
@@ -158,6 +263,12 @@ TokenSet::~TokenSet() {
   }
   wake_prober_.notify_all();
   prober_.join();
+  // A call stuck in a module still uses its token's objects: those are left alive (leaked, on purpose)
+  // rather than destroyed under it. Only abandoned calls can still be running here.
+  bool stuck = false;
+  for (const auto& m : members_) stuck = !m->runner.idle(kStuckCallGrace) || stuck;
+  if (stuck)
+    for (auto& m : members_) (void)m.release();
 }
 
 std::vector<TokenSetMember> TokenSet::members() const {
@@ -204,19 +315,55 @@ void TokenSet::refresh_holdings() {
       std::lock_guard lock(mutex_);
       if (!m->in_service) continue;
     }
-    auto versions = m->hierarchy().kek_versions_on_token();
-    if (!versions) {
-      if (token_failed(versions.error())) take_out(*m, versions.error().message);
+    auto versions = call_on<std::vector<KekRef>>(*m, [](KeyHierarchy& h) { return h.kek_versions_on_token(); });
+    if (!versions) continue;  // did not answer: taken out
+    if (!*versions) {
+      if (token_failed(versions->error())) take_out(*m, versions->error().message);
       continue;
     }
     std::lock_guard lock(mutex_);
     m->kek_labels.clear();
-    for (const auto& ref : *versions) m->kek_labels.insert(ref.label());
+    for (const auto& ref : **versions) m->kek_labels.insert(ref.label());
   }
 }
 
-Status TokenSet::on_some_token(std::string_view what, const std::vector<std::string>& needs,
-                               const std::function<Status(KeyHierarchy&)>& work) {
+template <class T>
+std::optional<Result<T>> TokenSet::call_on(Member& member, std::function<Result<T>(KeyHierarchy&)> work) {
+  KeyHierarchy* hierarchy = &member.hierarchy();
+  std::string why;
+  auto result = run_bounded<Result<T>>(
+      member.runner, [work = std::move(work), hierarchy] { return work(*hierarchy); }, options_.call_timeout, why);
+  if (!result) take_out(member, why);
+  return result;
+}
+
+template <class T>
+Result<T> TokenSet::change_on(Member& member, std::string_view what, std::function<Result<T>(KeyHierarchy&)> work) {
+  auto result = call_on<T>(member, std::move(work));
+  if (!result)
+    return make_error(ErrorCategory::token, std::string(what) + " on " + member.name + ": the token did not answer within " +
+                                                std::to_string(options_.call_timeout.count()) +
+                                                " ms, so the change may or may not have been made: check with "
+                                                "keyward-ceremony kek list and verify before retrying");
+  return std::move(*result);
+}
+
+template <class T>
+Result<T> TokenSet::on_some_token(std::string_view what, const std::vector<std::string>& needs,
+                                  std::function<Result<T>(KeyHierarchy&)> work) {
+  std::optional<T> out;
+  KW_TRY(fail_over(what, needs, [&](Member& member) -> std::optional<Status> {
+    auto result = call_on<T>(member, work);
+    if (!result) return std::nullopt;
+    if (!*result) return Status(std::unexpected(result->error()));
+    out = std::move(**result);
+    return Status{};
+  }));
+  return std::move(*out);
+}
+
+Status TokenSet::fail_over(std::string_view what, const std::vector<std::string>& needs,
+                           const std::function<std::optional<Status>(Member&)>& attempt) {
   std::vector<bool> tried(members_.size(), false);
   bool refreshed = false;
   std::string problems;
@@ -260,98 +407,78 @@ Status TokenSet::on_some_token(std::string_view what, const std::vector<std::str
         std::find_if(members_.begin(), members_.end(), [&](const auto& m) { return m.get() == chosen; }) - members_.begin());
     tried[index] = true;
     chosen->busy.fetch_add(1);
-    const auto started = std::chrono::steady_clock::now();
-    Status done = work(chosen->hierarchy());
-    const auto took = std::chrono::steady_clock::now() - started;
+    std::optional<Status> done = attempt(*chosen);
     chosen->busy.fetch_sub(1);
-    if (done) {
-      chosen->operations.fetch_add(1, std::memory_order_relaxed);
-      if (took > options_.slow_call)
-        take_out(*chosen, "a call took longer than " + std::to_string(options_.slow_call.count()) + " ms");
-      return done;
+    if (!done) {  // did not answer in time: call_on took it out
+      failovers_.fetch_add(1, std::memory_order_relaxed);
+      problems += (problems.empty() ? "" : "; ") + chosen->name + " did not answer";
+      continue;
     }
-    if (!token_failed(done.error())) return done;  // the request or the data: another token would say the same
-    take_out(*chosen, done.error().message);
+    if (*done) {
+      chosen->operations.fetch_add(1, std::memory_order_relaxed);
+      return *done;
+    }
+    if (!token_failed(done->error())) return *done;  // the request or the data: another token would say the same
+    take_out(*chosen, done->error().message);
     failovers_.fetch_add(1, std::memory_order_relaxed);
-    problems += (problems.empty() ? "" : "; ") + chosen->name + ": " + done.error().message;
+    problems += (problems.empty() ? "" : "; ") + chosen->name + ": " + done->error().message;
   }
 }
 
 // --- idempotent operations: any token holding the keys ------------------------------------------------
 
+// Each job owns its inputs (copied into the lambda): a token that does not answer leaves its call
+// running after the caller has gone on.
 Result<ModuleProfile> TokenSet::measured_module_profile() {
-  std::optional<ModuleProfile> out;
-  KW_TRY(on_some_token("probing the module", {}, [&](KeyHierarchy& h) -> Status {
-    KW_ASSIGN_OR_RETURN(out, h.measured_module_profile());
-    return {};
-  }));
-  return *out;
+  return on_some_token<ModuleProfile>("probing the module", {}, [](KeyHierarchy& h) { return h.measured_module_profile(); });
 }
 
 Result<std::vector<RootInfo>> TokenSet::roots() {
-  std::vector<RootInfo> out;
-  KW_TRY(on_some_token("listing roots", {}, [&](KeyHierarchy& h) -> Status {
-    KW_ASSIGN_OR_RETURN(out, h.roots());
-    return {};
-  }));
-  return out;
+  return on_some_token<std::vector<RootInfo>>("listing roots", {}, [](KeyHierarchy& h) { return h.roots(); });
 }
 
 Result<std::vector<KekInfo>> TokenSet::list_keks() {
-  std::vector<KekInfo> out;
-  KW_TRY(on_some_token("listing KEKs", {}, [&](KeyHierarchy& h) -> Status {
-    KW_ASSIGN_OR_RETURN(out, h.list_keks());
-    return {};
-  }));
-  return out;
+  return on_some_token<std::vector<KekInfo>>("listing KEKs", {}, [](KeyHierarchy& h) { return h.list_keks(); });
 }
 
 Result<KekBlob> TokenSet::export_kek(const KekRef& ref) {
-  std::optional<KekBlob> out;
-  KW_TRY(on_some_token("exporting " + ref.label(), {ref.label()}, [&](KeyHierarchy& h) -> Status {
-    KW_ASSIGN_OR_RETURN(out, h.export_kek(ref));
-    return {};
-  }));
-  return std::move(*out);
+  return on_some_token<KekBlob>("exporting " + ref.label(), {ref.label()},
+                                [ref](KeyHierarchy& h) { return h.export_kek(ref); });
 }
 
 Result<KeyCheckValue> TokenSet::key_check_value(std::string_view label) {
-  std::optional<KeyCheckValue> out;
-  KW_TRY(on_some_token("checking " + std::string(label), {}, [&](KeyHierarchy& h) -> Status {
-    KW_ASSIGN_OR_RETURN(out, h.key_check_value(label));
-    return {};
-  }));
-  return std::move(*out);
+  return on_some_token<KeyCheckValue>("checking " + std::string(label), {},
+                                      [label = std::string(label)](KeyHierarchy& h) { return h.key_check_value(label); });
 }
 
 Result<NewDek> TokenSet::generate_dek(const KekRef& kek) {
-  std::optional<NewDek> out;
-  KW_TRY(on_some_token("generating a DEK under " + kek.label(), {kek.label()}, [&](KeyHierarchy& h) -> Status {
-    KW_ASSIGN_OR_RETURN(out, h.generate_dek(kek));
-    return {};
-  }));
-  return std::move(*out);
+  return on_some_token<NewDek>("generating a DEK under " + kek.label(), {kek.label()},
+                               [kek](KeyHierarchy& h) { return h.generate_dek(kek); });
 }
 
 Result<SecretBytes> TokenSet::unwrap_dek_for_cpu(const KekRef& kek, std::span<const std::uint8_t> wrapped) {
-  std::optional<SecretBytes> out;
-  KW_TRY(on_some_token("unwrapping a DEK under " + kek.label(), {kek.label()}, [&](KeyHierarchy& h) -> Status {
-    KW_ASSIGN_OR_RETURN(out, h.unwrap_dek_for_cpu(kek, wrapped));
-    return {};
-  }));
-  return std::move(*out);
+  return on_some_token<SecretBytes>("unwrapping a DEK under " + kek.label(), {kek.label()},
+                                    [kek, wrapped = std::vector<std::uint8_t>(wrapped.begin(), wrapped.end())](KeyHierarchy& h) {
+                                      return h.unwrap_dek_for_cpu(kek, wrapped);
+                                    });
 }
 
 Result<std::vector<std::vector<std::uint8_t>>> TokenSet::rewrap_deks_in_token(std::span<const WrappedUnder> deks,
                                                                             const KekRef& to) {
   std::set<std::string> labels{to.label()};
   for (const auto& dek : deks) labels.insert(KekRef{to.family, dek.kek_version}.label());
-  std::vector<std::vector<std::uint8_t>> out;
-  KW_TRY(on_some_token("rewrapping DEKs to " + to.label(), {labels.begin(), labels.end()}, [&](KeyHierarchy& h) -> Status {
-    KW_ASSIGN_OR_RETURN(out, h.rewrap_deks_in_token(deks, to));
-    return {};
-  }));
-  return out;
+  // The wrapped DEKs copied, with the versions they are under.
+  std::vector<std::pair<std::uint32_t, std::vector<std::uint8_t>>> owned;
+  owned.reserve(deks.size());
+  for (const auto& dek : deks) owned.emplace_back(dek.kek_version, std::vector<std::uint8_t>(dek.wrapped.begin(), dek.wrapped.end()));
+  return on_some_token<std::vector<std::vector<std::uint8_t>>>(
+      "rewrapping DEKs to " + to.label(), {labels.begin(), labels.end()},
+      [owned = std::move(owned), to](KeyHierarchy& h) {
+        std::vector<WrappedUnder> views;
+        views.reserve(owned.size());
+        for (const auto& [version, wrapped] : owned) views.push_back({version, wrapped});
+        return h.rewrap_deks_in_token(views, to);
+      });
 }
 
 // The newest version every token holds: a version still missing somewhere is not used for new DEKs.
@@ -384,12 +511,8 @@ Result<std::uint32_t> TokenSet::latest_kek_version(std::string_view family) {
     return make_error(ErrorCategory::not_found, "no version of KEK family " + std::string(family) +
                                                     " is on every token of the set yet: run keyward-ceremony replicate");
   // No token holds the family: the single-token answer (its not_found message) is the right one.
-  std::optional<std::uint32_t> out;
-  KW_TRY(on_some_token("finding the newest version of KEK " + std::string(family), {}, [&](KeyHierarchy& h) -> Status {
-    KW_ASSIGN_OR_RETURN(out, h.latest_kek_version(family));
-    return {};
-  }));
-  return *out;
+  return on_some_token<std::uint32_t>("finding the newest version of KEK " + std::string(family), {},
+                                      [family = std::string(family)](KeyHierarchy& h) { return h.latest_kek_version(family); });
 }
 
 // --- changes: never retried blindly -------------------------------------------------------------------
@@ -420,7 +543,8 @@ Result<KekCreated> TokenSet::create_kek(std::string_view family) {
   if (primary == nullptr) return make_error(ErrorCategory::token, "creating a KEK version: no token of the set is in service");
   // Created once, on one token. A failure here is not retried on another token: the version may
   // exist on this one (a reply lost after the token made it), and a second try would make two.
-  auto created = primary->hierarchy().create_kek(family);
+  auto created = change_on<KekCreated>(*primary, "creating the next version of KEK " + std::string(family),
+                                      [family = std::string(family)](KeyHierarchy& h) { return h.create_kek(family); });
   if (!created) {
     if (token_failed(created.error())) take_out(*primary, created.error().message);
     return fail(created.error().with_context("creating the next version of KEK " + std::string(family) + " on " +
@@ -433,7 +557,8 @@ Result<KekCreated> TokenSet::create_kek(std::string_view family) {
   // Then the blob into every other token. Until all hold it, latest_kek_version() does not offer it.
   for (auto& m : members_) {
     if (m.get() == primary) continue;
-    auto imported = m->hierarchy().import_kek(created->blob);
+    auto imported = change_on<KekInfo>(*m, "importing " + created->info.ref.label(),
+                                       [blob = created->blob](KeyHierarchy& h) { return h.import_kek(blob); });
     if (!imported) {
       if (token_failed(imported.error())) take_out(*m, imported.error().message);
       return fail(imported.error().with_context(
@@ -451,13 +576,15 @@ Result<KekInfo> TokenSet::import_kek(const KekBlob& blob) {
   const std::string label = KekRef{blob.kek_family, blob.kek_version}.label();
   std::optional<KekInfo> first;
   for (auto& m : members_) {
-    auto keks = m->hierarchy().list_keks();
+    auto keks = change_on<std::vector<KekInfo>>(*m, "reading the KEKs", [](KeyHierarchy& h) { return h.list_keks(); });
     if (!keks) return fail(keks.error().with_context("reading the KEKs of " + m->name));
     auto held = std::find_if(keks->begin(), keks->end(), [&](const KekInfo& k) { return k.ref.label() == label; });
     if (held != keks->end() && held->kcv.kw_fingerprint != blob.kek_kcv)
       return make_error(ErrorCategory::policy, m->name + " already holds a different " + label + " (fingerprint " +
                                                    held->kcv.kw_fingerprint + ", the blob's " + blob.kek_kcv + ")");
-    Result<KekInfo> result = held != keks->end() ? Result<KekInfo>(*held) : m->hierarchy().import_kek(blob);
+    Result<KekInfo> result = held != keks->end() ? Result<KekInfo>(*held)
+                                                 : change_on<KekInfo>(*m, "importing " + label,
+                                                                      [blob](KeyHierarchy& h) { return h.import_kek(blob); });
     if (!result) return fail(result.error().with_context("importing " + label + " into " + m->name));
     std::lock_guard lock(mutex_);
     m->kek_labels.insert(label);
@@ -469,7 +596,8 @@ Result<KekInfo> TokenSet::import_kek(const KekBlob& blob) {
 Status TokenSet::destroy_kek(const KekRef& ref) {
   KW_TRY(require_every_token("destroying " + ref.label()));
   for (auto& m : members_) {
-    if (auto destroyed = m->hierarchy().destroy_kek(ref); !destroyed)
+    if (auto destroyed = change_on<void>(*m, "destroying " + ref.label(), [ref](KeyHierarchy& h) { return h.destroy_kek(ref); });
+        !destroyed)
       return fail(destroyed.error().with_context("destroying " + ref.label() + " on " + m->name +
                                                  " (tokens before it in the set no longer hold it; run the command again)"));
     std::lock_guard lock(mutex_);
@@ -497,53 +625,40 @@ void TokenSet::probe_loop() {
 }
 
 bool TokenSet::probe(Member& member) {
-  auto problem = [&](const std::string& text) {
-    std::lock_guard lock(mutex_);
-    member.last_problem = text;
-    return false;
-  };
-  if (!member.opened) {
-    auto opened = open_hierarchy(member.uri, options_.open);
-    if (!opened) return problem("not reachable: " + opened.error().message);
-    std::lock_guard lock(mutex_);
-    member.name = describe(*opened);
-    member.opened = std::move(*opened);
-  } else {
-    // Log in afresh: a token that restarted lost its sessions and login, and a new session that is
-    // not logged in lists no private object at all (it would read as "no root", not as an error).
-    auto& connection = *member.opened->connection;
-    if (auto again = connection.reconnect(connection.generation()); !again)
-      return problem("not reachable: " + again.error().message);
-    member.opened->pool->key_handles().clear();
-  }
-  auto roots = member.hierarchy().roots();
-  if (!roots) return problem("still failing: " + roots.error().message);
-  auto keks = member.hierarchy().list_keks();
-  if (!keks) return problem("still failing: " + keks.error().message);
-  // Compare with a token in service and give this one what was created while it was away.
+  if (member.probe_running && member.probe_running->load()) return false;  // the last probe is still stuck
   Member* reference = nullptr;
   {
     std::lock_guard lock(mutex_);
     for (auto& m : members_)
       if (m->in_service && m.get() != &member) reference = m.get();
   }
-  if (reference != nullptr) {
-    auto ref_roots = reference->hierarchy().roots();
-    auto ref_keks = ref_roots ? reference->hierarchy().list_keks() : Result<std::vector<KekInfo>>(std::unexpected(ref_roots.error()));
-    if (!ref_keks) return false;  // the reference failed in turn; try again next round
-    if (auto diff = difference_between(reference->name, *ref_roots, *ref_keks, member.name, *roots, *keks); !diff.empty())
-      return problem("refused: " + diff);
-    for (const auto& kek : *ref_keks) {
-      if (std::any_of(keks->begin(), keks->end(), [&](const KekInfo& k) { return k.ref.label() == kek.ref.label(); })) continue;
-      auto blob = reference->hierarchy().export_kek(kek.ref);
-      if (!blob) return problem("catching up " + kek.ref.label() + ": " + blob.error().message);
-      auto imported = member.hierarchy().import_kek(*blob);
-      if (!imported) return problem("catching up " + kek.ref.label() + ": " + imported.error().message);
-      keks->push_back(*imported);
-    }
-  }
+  auto running = std::make_shared<std::atomic<bool>>(true);
+  member.probe_running = running;
+  std::string why;
+  auto outcome = run_bounded<ProbeOutcome>(
+      member.runner,
+      [uri = member.uri, open_options = options_.open, existing = member.opened ? &*member.opened : nullptr,
+       reference = reference ? &reference->hierarchy() : nullptr, reference_name = reference ? reference->name : "",
+       name = member.name, running] {
+        ProbeOutcome out = probe_token(uri, open_options, existing, reference, reference_name, name);
+        running->store(false);
+        return out;
+      },
+      options_.call_timeout, why);
   std::lock_guard lock(mutex_);
-  member.kek_labels = labels_of(*keks);
+  if (!outcome) {
+    member.last_problem = "probing it: " + why;
+    return false;
+  }
+  if (outcome->opened) {
+    member.name = outcome->name;
+    member.opened = std::move(outcome->opened);
+  }
+  if (!outcome->back) {
+    member.last_problem = outcome->problem;
+    return false;
+  }
+  member.kek_labels = std::move(outcome->kek_labels);
   member.in_service = true;
   return true;
 }

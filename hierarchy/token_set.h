@@ -12,13 +12,17 @@
 // - Failover. A failure that says the token, not the data, is the problem (CKR_DEVICE_ERROR,
 //   CKR_DEVICE_REMOVED, CKR_TOKEN_NOT_PRESENT, CKR_SESSION_HANDLE_INVALID, CKR_SESSION_CLOSED, a
 //   session or login the pool could not get back) takes the token out and the same operation is
-//   run on another; so does a call slower than `slow_call` (the time-out: a result that did arrive is
-//   still used). Data errors (a tampered wrapped key) are returned at once, never retried.
+//   run on another. Data errors (a tampered wrapped key) are returned at once, never retried.
+// - Time-outs. Every call on a token runs on that token's CallRunner (call_runner.h) and its caller
+//   waits at most `call_timeout`: a token that stops answering is taken out at the deadline and the
+//   operation goes to another token, while the stuck call stays behind on its worker thread. Start-up,
+//   the prober and changes are bounded the same way, so no caller hangs with a hung token.
 // - Recovery. A background prober tries each out-of-set token every `probe_interval`; one that
 //   answers is compared again (a token that now differs stays out), given any KEK version created
 //   while it was away (its blob, exported from a token of the set), and put back.
 // - Creating is not retried. A new KEK version is created once, on one token, and its blob imported
-//   into every other (the blob flow); it is refused while a token is out. latest_kek_version() is
+//   into every other (the blob flow); it is refused while a token is out. A change whose token does not
+//   answer in time fails saying that it may or may not have been made. latest_kek_version() is
 //   the newest version held by *every* token (an out token counts with what it last held), so a
 //   version not yet everywhere is never used for new DEKs. Root ceremonies (create, import) work on
 //   one token only: recover the root on a new token alone, then bring it in (docs/CEREMONY.md,
@@ -50,9 +54,10 @@ namespace keyward::hierarchy {
 struct TokenSetOptions {
   TokenOpenOptions open;
   std::chrono::milliseconds probe_interval{500};
-  // A call that takes longer than this takes its token out (after the fact: PKCS#11 calls cannot be
-  // cancelled). Generous by default: SoftHSM under load takes tens of milliseconds.
-  std::chrono::milliseconds slow_call{10'000};
+  // A token that has not answered a call within this is taken out and the caller goes on without it
+  // (the call itself cannot be cancelled: it is left on its worker thread). Generous by default: SoftHSM
+  // under load takes tens of milliseconds, a network HSM a few hundred.
+  std::chrono::milliseconds call_timeout{10'000};
 };
 
 // One token of the set, as reported by TokenSet::members().
@@ -104,15 +109,27 @@ class TokenSet final : public KeyHierarchy {
   TokenSet(std::size_t first_reached, std::vector<std::unique_ptr<Member>> members, TokenSetOptions options);
 
   // Runs `work` on a usable token holding `needs` (KEK labels), failing over as described above.
-  Status on_some_token(std::string_view what, const std::vector<std::string>& needs,
-                                       const std::function<Status(KeyHierarchy&)>& work);
+  // `work` may outlive the call (a token that does not answer): it must own what it uses.
+  template <class T>
+  Result<T> on_some_token(std::string_view what, const std::vector<std::string>& needs,
+                          std::function<Result<T>(KeyHierarchy&)> work);
+  // The failover loop: `attempt` runs the operation on one member; nullopt when it did not answer.
+  Status fail_over(std::string_view what, const std::vector<std::string>& needs,
+                   const std::function<std::optional<Status>(Member&)>& attempt);
+  // Runs `work` on `member` within call_timeout; nullopt (and the member taken out) if it did not answer.
+  template <class T>
+  std::optional<Result<T>> call_on(Member& member, std::function<Result<T>(KeyHierarchy&)> work);
+  // For changes: as call_on, but a token that does not answer is an error saying the change may have
+  // been made (`what` names it).
+  template <class T>
+  Result<T> change_on(Member& member, std::string_view what, std::function<Result<T>(KeyHierarchy&)> work);
   // Refuses (token error) unless every token is in service: for changes that must reach all.
   Status require_every_token(std::string_view what) const;
   void take_out(Member& member, const std::string& problem);
   // Re-reads the KEK labels each in-service token holds.
   void refresh_holdings();
   void probe_loop();
-  // Reaches, checks and catches up one out-of-service token; true when it is back.
+  // Reaches, checks and catches up one out-of-service token (within call_timeout); true when it is back.
   bool probe(Member& member);
 
   std::vector<std::unique_ptr<Member>> members_;

@@ -41,6 +41,7 @@ void configure_fault_module() {
     ::setenv("KEYWARD_FAULT_MODULE", keyward::testing::test_token().module_path.c_str(), 1);
     ::setenv("KEYWARD_FAULT_TOKEN", "fb-*", 1);
     ::setenv("KEYWARD_FAULT_DOWN_FILE", down_file().c_str(), 1);
+    ::setenv("KEYWARD_FAULT_HANG_FILE", hang_file().c_str(), 1);
     ::setenv("KEYWARD_FAULT_COUNT_FILE", count_file().c_str(), 1);
     return true;
   }();
@@ -48,6 +49,7 @@ void configure_fault_module() {
 }
 
 std::string down_file() { return fault_dir() + "/token-b-down"; }
+std::string hang_file() { return fault_dir() + "/token-b-hung"; }
 std::string count_file() { return fault_dir() + "/injected"; }
 
 std::size_t injected_faults() {
@@ -58,6 +60,8 @@ std::size_t injected_faults() {
 }
 
 void pull_token_b() { keyward::testing::write_private_file(down_file(), "down\n"); }
+void hang_token_b() { keyward::testing::write_private_file(hang_file(), "hung\n"); }
+void unhang_token_b() { ::unlink(hang_file().c_str()); }
 void restore_token_b() { ::unlink(down_file().c_str()); }
 
 std::vector<p11::TokenUri> TokenPair::uris() const {

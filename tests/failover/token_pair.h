@@ -11,14 +11,18 @@
 namespace keyward::failover_testing {
 
 // The fault module's configuration for this process: faults only on tokens labelled "fb-…", the
-// token gone while down_file() exists. Set before the module is first loaded (the module reads it once).
+// token gone while down_file() exists, not answering while hang_file() exists. Set before the module is first loaded (the module reads it once).
 void configure_fault_module();
 std::string down_file();
+std::string hang_file();
 std::string count_file();
 // How many faults the module injected so far (lines of the count file).
 std::size_t injected_faults();
 void pull_token_b();
 void restore_token_b();
+// Token b stops answering (its calls block) until unhang_token_b().
+void hang_token_b();
+void unhang_token_b();
 
 struct TokenPair {
   keyward::testing::TestToken a, b;

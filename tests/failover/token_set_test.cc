@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <functional>
 #include <thread>
@@ -150,6 +151,96 @@ TEST(TokenSet, ATamperedWrappedDekIsRefusedWithoutTakingATokenOut) {
   EXPECT_EQ(unwrapped.error().category, ErrorCategory::authentication) << unwrapped.error().message;
   EXPECT_EQ(set->failovers(), 0u) << "a data error is the data's, not the token's: no failover";
   for (const auto& member : set->members()) EXPECT_TRUE(member.in_service);
+}
+
+// Token b stops answering for the life of this guard (its calls block inside the fault module); the
+// guard lets them return however the test ends.
+struct TokenBHung {
+  TokenBHung() { failover_testing::hang_token_b(); }
+  ~TokenBHung() { failover_testing::unhang_token_b(); }
+};
+
+std::unique_ptr<TokenSet> open_set_with_deadline(const failover_testing::TokenPair& pair) {
+  auto set = TokenSet::open(pair.uris(), TokenSetOptions{.open = {},
+                                                         .probe_interval = std::chrono::milliseconds(50),
+                                                         .call_timeout = std::chrono::milliseconds(300)});
+  EXPECT_TRUE(set) << set.error().message;
+  return set ? std::move(*set) : nullptr;
+}
+
+bool says_it_did_not_answer(const std::string& problem) { return problem.find("did not answer") != std::string::npos; }
+
+// A hung token must not hang its callers: at the deadline it is taken out and the operation runs on
+// the other token; the calls left inside it return when it answers again, and it is put back.
+TEST(TokenSet, ATokenThatStopsAnsweringIsLeftBehindAtTheDeadline) {
+  auto pair = make_token_pair("hang");
+  auto set = open_set_with_deadline(pair);
+  ASSERT_TRUE(set);
+  ASSERT_TRUE(set->create_kek("payments"));
+  std::vector<NewDek> deks;
+  for (int i = 0; i < 8; ++i) {
+    auto dek = set->generate_dek(KekRef{"payments", 1});
+    ASSERT_TRUE(dek) << dek.error().message;
+    deks.push_back(std::move(*dek));
+  }
+  const auto faults_before = failover_testing::injected_faults();
+  {
+    TokenBHung hung;
+    // Spread over both tokens: the first call that lands on b waits out the deadline, then fails over.
+    for (const auto& dek : deks) {
+      auto unwrapped = set->unwrap_dek_for_cpu(KekRef{"payments", 1}, dek.wrapped);
+      ASSERT_TRUE(unwrapped) << unwrapped.error().message;
+      EXPECT_TRUE(std::ranges::equal(unwrapped->reveal(), dek.plaintext.reveal())) << "the same DEK from either token";
+    }
+    const auto members = set->members();
+    EXPECT_FALSE(members[1].in_service);
+    EXPECT_TRUE(says_it_did_not_answer(members[1].last_problem)) << members[1].last_problem;
+    EXPECT_TRUE(members[0].in_service);
+    EXPECT_GE(set->failovers(), 1u);
+    EXPECT_GT(failover_testing::injected_faults(), faults_before) << "token b never hung";
+    // While b hangs, the set keeps serving from a.
+    auto more = set->generate_dek(KekRef{"payments", 1});
+    ASSERT_TRUE(more) << more.error().message;
+  }
+  ASSERT_TRUE(failover_testing::wait_for_service(*set, 1, true)) << set->members()[1].last_problem;
+  auto after = set->unwrap_dek_for_cpu(KekRef{"payments", 1}, deks.front().wrapped);
+  ASSERT_TRUE(after) << after.error().message;
+}
+
+TEST(TokenSet, ATokenHungAtStartUpIsLeftOutAndJoinsWhenItAnswers) {
+  auto pair = make_token_pair("hangstart");
+  {
+    auto set = open_set(pair);  // KEK v1 on both, before b hangs
+    ASSERT_TRUE(set && set->create_kek("payments"));
+  }
+  std::unique_ptr<TokenSet> set;
+  {
+    TokenBHung hung;
+    set = open_set_with_deadline(pair);
+    ASSERT_TRUE(set) << "one token answering is enough to open the set";
+    const auto members = set->members();
+    EXPECT_FALSE(members[1].in_service);
+    EXPECT_TRUE(says_it_did_not_answer(members[1].last_problem)) << members[1].last_problem;
+    auto dek = set->generate_dek(KekRef{"payments", 1});
+    ASSERT_TRUE(dek) << dek.error().message;
+  }
+  ASSERT_TRUE(failover_testing::wait_for_service(*set, 1, true)) << set->members()[1].last_problem;
+}
+
+// A change is not retried, and a token that does not answer cannot say whether it was made: the
+// error says so instead of hanging or guessing.
+TEST(TokenSet, AKekCreationWhoseTokenHangsSaysItMayHaveBeenMade) {
+  auto pair = make_token_pair("hangcreate");
+  auto set = open_set_with_deadline(pair);
+  ASSERT_TRUE(set);
+  ASSERT_TRUE(set->create_kek("payments"));
+  TokenBHung hung;
+  auto created = set->create_kek("payments");  // made on a, then the import into b does not answer
+  ASSERT_FALSE(created);
+  EXPECT_EQ(created.error().category, ErrorCategory::token);
+  EXPECT_NE(created.error().message.find("may or may not have been made"), std::string::npos) << created.error().message;
+  EXPECT_FALSE(set->members()[1].in_service);
+  EXPECT_EQ(*set->latest_kek_version("payments"), 1u) << "a version not on every token is not used for new DEKs";
 }
 
 // Acceptance (issue 14): one of two tokens taken away in the middle of a rotation and of a stream of

@@ -18,6 +18,8 @@
 //                                    calls fail with CKR_DEVICE_REMOVED, opening one with
 //                                    CKR_TOKEN_NOT_PRESENT, and its real sessions are closed (as a device
 //                                    that restarts loses them), so a test can pull and restore it mid-run
+//   KEYWARD_FAULT_HANG_FILE=PATH     while PATH exists the token stops answering: its session calls (and
+//                                    C_OpenSession) block until PATH is removed, as a hung device's do
 //   KEYWARD_FAULT_COUNT_FILE=PATH    one line per injected fault ("UnwrapKey DEVICE_ERROR"), so a test can
 //                                    show that its faults really happened
 //
@@ -39,6 +41,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <p11-kit/pkcs11.h>
@@ -77,6 +80,7 @@ struct Config {
   unsigned seed = 1;
   unsigned latency_ms = 0;
   std::string down_file;
+  std::string hang_file;
   std::string count_file;
 };
 
@@ -89,6 +93,7 @@ Config read_config() {
   if (auto v = env("KEYWARD_FAULT_SEED"); !v.empty()) c.seed = static_cast<unsigned>(std::strtoul(v.c_str(), nullptr, 10));
   if (auto v = env("KEYWARD_FAULT_LATENCY_MS"); !v.empty()) c.latency_ms = static_cast<unsigned>(std::strtoul(v.c_str(), nullptr, 10));
   c.down_file = env("KEYWARD_FAULT_DOWN_FILE");
+  c.hang_file = env("KEYWARD_FAULT_HANG_FILE");
   c.count_file = env("KEYWARD_FAULT_COUNT_FILE");
   std::string rules = env("KEYWARD_FAULT_FAIL");
   for (std::size_t start = 0; start < rules.size();) {
@@ -169,8 +174,28 @@ struct Verdict {
 };
 
 // What to do with a call of `function` on `slot` (session calls and slot calls alike).
+// While the hang file exists, a call on the faulted token waits (outside the module's lock: other
+// tokens keep answering).
+void wait_while_hung(const char* function, CK_SLOT_ID slot) {
+  if (config.hang_file.empty()) return;
+  {
+    std::lock_guard lock(mutex);
+    if (!faulted_slot_locked(slot)) return;
+  }
+  struct stat st;
+  bool counted = false;
+  while (::stat(config.hang_file.c_str(), &st) == 0) {
+    if (!std::exchange(counted, true)) {
+      std::lock_guard lock(mutex);
+      count_injection(function, "HANG");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
 Verdict judge(const char* function, CK_SLOT_ID slot, bool session_call) {
   if (config.latency_ms != 0 && session_call) std::this_thread::sleep_for(std::chrono::milliseconds(config.latency_ms));
+  wait_while_hung(function, slot);
   std::lock_guard lock(mutex);
   if (!faulted_slot_locked(slot)) return {};
   if (down_locked()) {

@@ -1,75 +1,33 @@
 // Ceremony transcripts (ceremony/ceremony_transcript.h verify_transcript), read by `transcript verify`
 // and before every append. The seeds are transcripts written by TranscriptWriter with a fixed
-// software key (a test key, in this file on purpose). Properties: never crashes; a refused transcript
+// software key (tests/fuzz/fixture_key.h). Properties: never crashes; a refused transcript
 // is an authentication, corrupt_input or io error; one that verifies reports as many lines as it has
 // and the SHA-256 of its last line as head; one that verifies under its own header key with the fixed
 // key also verifies when that key is given as the trusted one, with the same line count and head.
 #include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <memory>
 #include <string>
 
 #include "ceremony/ceremony_transcript.h"
 #include "hierarchy/kek_blob.h"
+#include "tests/fuzz/fixture_key.h"
 #include "tests/fuzz/fuzz_target.h"
 
 using namespace keyward;
 
 namespace {
 
-// A throwaway P-256 key for the corpus only: it signs nothing else.
-constexpr const char* kFixturePrivateKey = R"(-----BEGIN PRIVATE KEY-----
-MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgYsrNNTdFJJAtzebr
-WB4aji3sXBv530RFr4kkW/PJqJqhRANCAAQ0Vr/EHIpcrNni9r9BrrZimqfGHiYP
-GRQF2FiyccTtt5Rpcs5zgeunFL6pmO8z+WblE45CJqH9P2vt8HqorSOp
------END PRIVATE KEY-----
-)";
-
-struct PkeyFree {
-  void operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
-};
-
+// Signs with the fuzz fixture key (fixture_key.h).
 class FixtureSigner final : public ceremony::TranscriptSigner {
  public:
-  FixtureSigner() {
-    BIO* bio = BIO_new_mem_buf(kFixturePrivateKey, -1);
-    key_.reset(PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr));
-    BIO_free(bio);
-    BIO* out = BIO_new(BIO_s_mem());
-    PEM_write_bio_PUBKEY(out, key_.get());
-    char* text = nullptr;
-    const long length = BIO_get_mem_data(out, &text);
-    public_pem_.assign(text, static_cast<std::size_t>(length));
-    BIO_free(out);
-  }
-  Result<std::vector<std::uint8_t>> sign(std::span<const std::uint8_t> data) override {
-    std::vector<std::uint8_t> signature(static_cast<std::size_t>(EVP_PKEY_get_size(key_.get())));
-    std::size_t length = signature.size();
-    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-    const bool ok = EVP_DigestSignInit(ctx, nullptr, EVP_sha256(), nullptr, key_.get()) == 1 &&
-                    EVP_DigestSign(ctx, signature.data(), &length, data.data(), data.size()) == 1;
-    EVP_MD_CTX_free(ctx);
-    if (!ok) return make_error(ErrorCategory::internal, "signing failed");
-    signature.resize(length);
-    return signature;
-  }
-  const std::string& public_key_pem() const override { return public_pem_; }
-
- private:
-  std::unique_ptr<EVP_PKEY, PkeyFree> key_;
-  std::string public_pem_;
+  Result<std::vector<std::uint8_t>> sign(std::span<const std::uint8_t> data) override { return fuzz::fixture_sign(data); }
+  const std::string& public_key_pem() const override { return fuzz::fixture_public_key_pem(); }
 };
-
-const FixtureSigner& fixture_signer() {
-  static const FixtureSigner signer;
-  return signer;
-}
 
 std::string sha256_hex(std::string_view text) {
   unsigned char digest[EVP_MAX_MD_SIZE];
@@ -89,7 +47,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const int fd = fuzz::memory_file({data, size});
   const std::string path = "/proc/self/fd/" + std::to_string(fd);
   auto own = ceremony::verify_transcript(path, std::nullopt);
-  auto trusted = ceremony::verify_transcript(path, fixture_signer().public_key_pem());
+  auto trusted = ceremony::verify_transcript(path, fuzz::fixture_public_key_pem());
   ::close(fd);
   if (!own) FUZZ_CHECK(expected_failure(own.error()));
   if (!trusted) FUZZ_CHECK(expected_failure(trusted.error()));
@@ -108,7 +66,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_CHECK(own->lines == lines && own->head_hash == sha256_hex(last));
   if (trusted) FUZZ_CHECK(trusted->lines == own->lines && trusted->head_hash == own->head_hash);
   // Same key in the header as the trusted one: both verifications agree.
-  if (own->public_key_pem == fixture_signer().public_key_pem()) FUZZ_CHECK(trusted.has_value());
+  if (own->public_key_pem == fuzz::fixture_public_key_pem()) FUZZ_CHECK(trusted.has_value());
   return 0;
 }
 

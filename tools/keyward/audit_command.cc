@@ -10,7 +10,7 @@
 namespace keyward::cli {
 namespace {
 
-constexpr std::string_view kTool = "keyward audit";
+constexpr std::string_view kAuditTool = "keyward audit";
 
 std::string log_path(const AuditCommand& command) {
   TokenOptions located;
@@ -26,12 +26,12 @@ int run_verify(const AuditCommand& command) {
     verified = audit::verify_log(path, nullptr);
   } else if (!command.token_uri.empty()) {
     auto uri = parse_token_option(command.token_uri);
-    if (!uri) return report(kTool, uri.error());
+    if (!uri) return report(kAuditTool, uri.error());
     auto connection = p11::Connection::open(*uri);
-    if (!connection) return report(kTool, connection.error());
+    if (!connection) return report(kAuditTool, connection.error());
     verified = audit::verify_log_on_token(path, *connection);
   }
-  if (!verified) return report(kTool, verified.error());
+  if (!verified) return report(kAuditTool, verified.error());
   for (const auto& partial : verified->partial_lines) std::cerr << "keyward audit: " << audit::describe(partial) << "\n";
   if (!verified->intact()) {
     std::cerr << "keyward audit: " << path << ": " << audit::describe(*verified->first_problem) << "\n";
@@ -49,14 +49,14 @@ int run_show(const AuditCommand& command) {
   if (!command.since.empty()) filter.since = command.since;
   if (!command.until.empty()) filter.until = command.until;
   auto records = audit::read_records(log_path(command), filter);
-  if (!records) return report(kTool, records.error());
+  if (!records) return report(kAuditTool, records.error());
   for (const auto& record : *records) std::cout << (command.json ? audit::canonical(record) : audit::format_record(record)) << "\n";
   return kExitOk;
 }
 
 int run_alerts(const AuditCommand& command) {
   auto records = audit::read_records(log_path(command), {});
-  if (!records) return report(kTool, records.error());
+  if (!records) return report(kAuditTool, records.error());
   audit::AlertOptions options;
   options.window = std::chrono::seconds(command.window_seconds);
   options.threshold = command.threshold;

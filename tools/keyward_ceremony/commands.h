@@ -4,12 +4,16 @@
 #include <CLI/CLI.hpp>
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ceremony/ceremony_log.h"
 #include "tools/common/token_context.h"
 
 namespace keyward::cli {
+
+// How the ceremony tool names itself in messages.
+inline constexpr std::string_view kTool = "keyward-ceremony";
 
 // Flags every ceremony step records in the transcript.
 struct CeremonyOptions {

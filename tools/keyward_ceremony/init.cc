@@ -7,9 +7,6 @@
 #include "tools/keyward_ceremony/commands.h"
 
 namespace keyward::cli {
-namespace {
-constexpr std::string_view kTool = "keyward-ceremony";
-}  // namespace
 
 void add_init_command(CLI::App& app, InitCommand& command) {
   auto* init = app.add_subcommand("init", "Create the root key (v1, or the next version with --new-version)");

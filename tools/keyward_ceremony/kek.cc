@@ -9,8 +9,6 @@
 namespace keyward::cli {
 namespace {
 
-constexpr std::string_view kTool = "keyward-ceremony";
-
 int kek_create(const KekCommand& command) {
   auto context = open_token(command.common.token);
   if (!context) return report(kTool, context.error());

@@ -7,9 +7,6 @@
 #include "tools/keyward_ceremony/commands.h"
 
 namespace keyward::cli {
-namespace {
-constexpr std::string_view kTool = "keyward-ceremony";
-}  // namespace
 
 void add_recover_command(CLI::App& app, RecoverCommand& command) {
   auto* recover = app.add_subcommand("recover", "Re-create the root on a token from M backup share files");

@@ -7,9 +7,6 @@
 #include "tools/keyward_ceremony/commands.h"
 
 namespace keyward::cli {
-namespace {
-constexpr std::string_view kTool = "keyward-ceremony";
-}
 
 void add_replicate_command(CLI::App& app, ReplicateCommand& command) {
   auto* sub = app.add_subcommand("replicate", "Copy every KEK version of one token to another holding the same root (blob "
