@@ -10,6 +10,7 @@ BUILD ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 600
+FUZZ_JOBS ?= 1
 FUZZ_TARGETS ?=
 JOBS ?= $(shell nproc)
 WERROR ?= ON
@@ -70,12 +71,13 @@ test-asan:
 test-fuzz:
 	cd $(FUZZ_BUILD) && ctest --output-on-failure -j $(JOBS)
 
-# Each target for FUZZ_SECONDS, one after the other (FUZZ_TARGETS: a subset), niced.
+# Each target for FUZZ_SECONDS, FUZZ_JOBS at a time (default 1: one after the other; FUZZ_TARGETS: a
+# subset), niced.
 fuzz: deps build-fuzz
 	targets="$(FUZZ_TARGETS)"; \
 	[ -n "$$targets" ] || targets=$$(cd $(FUZZ_BUILD) && ctest -N | sed -n 's/.*libfuzzer\.//p'); \
 	nice -n 10 bash tests/fuzz/run_libfuzzer.sh --bin-dir $(FUZZ_BUILD)/bin --corpus $(CURDIR)/tests/fuzz/corpus \
-	  --work $(FUZZ_BUILD)/fuzz-work --seconds $(FUZZ_SECONDS) $$targets
+	  --work $(FUZZ_BUILD)/fuzz-work --seconds $(FUZZ_SECONDS) --jobs $(FUZZ_JOBS) $$targets
 
 bench: deps build
 	bash bench/run.sh "$(BUILD)"

@@ -1,8 +1,6 @@
 #include "audit/record.h"
 
-#include <openssl/evp.h>
-
-#include <array>
+#include "base/public_key.h"
 
 namespace keyward::audit {
 namespace {
@@ -24,19 +22,7 @@ std::string canonical(const nlohmann::json& record) {
   return record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-std::string record_hash(std::string_view line) {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-  unsigned int length = 0;
-  EVP_Digest(line.data(), line.size(), digest.data(), &length, EVP_sha256(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(2 * length);
-  for (unsigned int i = 0; i < length; ++i) {
-    hex.push_back(kHex[digest[i] >> 4]);
-    hex.push_back(kHex[digest[i] & 0xf]);
-  }
-  return hex;
-}
+std::string record_hash(std::string_view line) { return sha256_hex(line); }
 
 Result<ParsedRecord> parse_record_line(std::string_view line) {
   auto json = nlohmann::json::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);

@@ -1,8 +1,6 @@
 #include "ceremony/ceremony_transcript.h"
 
 #include <fcntl.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,40 +9,17 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
-#include <memory>
 
 #include "hierarchy/kek_blob.h"
+#include "base/base64.h"
 #include "base/json_fields.h"
+#include "base/public_key.h"
 
 namespace keyward::ceremony {
 namespace {
 
 const std::string kGenesis(64, '0');
 constexpr std::string_view kAlgorithm = "ECDSA-P256-SHA256";
-
-std::string sha256_hex(std::string_view bytes) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr);
-  return hierarchy::to_hex(std::span<const std::uint8_t>(digest, length));
-}
-
-std::string base64(std::span<const std::uint8_t> bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), bytes.data(), static_cast<int>(bytes.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
-
-std::optional<std::vector<std::uint8_t>> unbase64(const std::string& text) {
-  std::vector<std::uint8_t> out(text.size());
-  int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
-  if (n < 0) return std::nullopt;
-  std::size_t padding = 0;
-  for (auto it = text.rbegin(); it != text.rend() && *it == '='; ++it) ++padding;
-  out.resize(static_cast<std::size_t>(n) - padding);
-  return out;
-}
 
 std::string utc_now() {
   auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
@@ -61,36 +36,6 @@ std::string canonical_without_sig(nlohmann::json line) {
   return line.dump();
 }
 
-struct PkeyFree {
-  void operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
-};
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
-
-PkeyPtr load_public_key(const std::string& pem) {
-  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
-  EVP_PKEY* key = bio ? PEM_read_bio_PUBKEY(bio, nullptr, nullptr, nullptr) : nullptr;
-  BIO_free(bio);
-  return PkeyPtr(key);
-}
-
-std::string key_fingerprint(EVP_PKEY* key) {
-  unsigned char* der = nullptr;
-  int length = i2d_PUBKEY(key, &der);
-  if (length <= 0) return "";
-  std::string fingerprint = sha256_hex(std::string_view(reinterpret_cast<char*>(der), static_cast<std::size_t>(length)));
-  OPENSSL_free(der);
-  return fingerprint;
-}
-
-bool signature_valid(EVP_PKEY* key, const std::string& message, const std::vector<std::uint8_t>& signature) {
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  bool ok = ctx && EVP_DigestVerifyInit(ctx, nullptr, EVP_sha256(), nullptr, key) == 1 &&
-            EVP_DigestVerify(ctx, signature.data(), signature.size(), reinterpret_cast<const unsigned char*>(message.data()),
-                             message.size()) == 1;
-  EVP_MD_CTX_free(ctx);
-  return ok;
-}
-
 Error broken(std::uint64_t line_number, const std::string& what) {
   return Error{ErrorCategory::authentication, "transcript line " + std::to_string(line_number) + ": " + what, std::nullopt};
 }
@@ -101,7 +46,7 @@ Result<TranscriptSummary> verify_transcript(const std::string& path, const std::
   std::ifstream in(path, std::ios::binary);
   if (!in) return make_error(ErrorCategory::io, "cannot open transcript '" + path + "'");
   TranscriptSummary summary;
-  PkeyPtr key;
+  std::optional<PublicKey> key;
   std::string previous_hash = kGenesis;
   std::string text;
   std::uint64_t number = 0;
@@ -118,12 +63,12 @@ Result<TranscriptSummary> verify_transcript(const std::string& path, const std::
     if (number == 1) {
       summary.public_key_pem = hierarchy::string_field(line, "public_key");
       if (hierarchy::string_field(line, "algorithm") != kAlgorithm) return fail(broken(number, "unknown signature algorithm"));
-      key = load_public_key(public_key_pem.value_or(summary.public_key_pem));
+      key = PublicKey::from_pem(public_key_pem.value_or(summary.public_key_pem));
       if (!key) return fail(broken(number, "the signer's public key does not parse"));
-      summary.public_key_sha256 = key_fingerprint(key.get());
+      summary.public_key_sha256 = key->fingerprint();
     }
-    auto signature = unbase64(hierarchy::string_field(line, "sig"));
-    if (!signature || !signature_valid(key.get(), canonical_without_sig(line), *signature))
+    auto signature = base64_decode(hierarchy::string_field(line, "sig"));
+    if (!signature || !key->verifies(canonical_without_sig(line), *signature))
       return fail(broken(number, "signature does not verify (line changed, or signed by another key)"));
     previous_hash = sha256_hex(text);
   }
@@ -217,7 +162,7 @@ Result<bool> TranscriptWriter::write_line(nlohmann::json line, bool header) {
   line["token"] = party_.token;
   const std::string canonical = canonical_without_sig(line);
   KW_ASSIGN_OR_RETURN(auto signature, signer_->sign({reinterpret_cast<const std::uint8_t*>(canonical.data()), canonical.size()}));
-  line["sig"] = base64(signature);
+  line["sig"] = base64_encode(signature);
   const std::string text = line.dump();
   std::string with_newline = text + "\n";
   bool ok = ::write(fd, with_newline.data(), with_newline.size()) == static_cast<ssize_t>(with_newline.size()) &&

@@ -51,7 +51,7 @@ Status require_no_object(p11::Session& session, std::string_view label, CK_OBJEC
 
 // Creates the object labelled `label` with `create()` (returning Result<p11::ObjectHandle>), asking
 // again, up to 5 times, while the module answers with the codes of SoftHSM 2.6.1's known race between
-// object creation and C_FindObjects on other sessions of the process (SoftHSMv2 issue 573, fixed
+// object creation and object searches on other sessions of the process (SoftHSMv2 issue 573, fixed
 // after 2.6.1): CKR_GENERAL_ERROR or CKR_TEMPLATE_INCONSISTENT, plus the two of a vanished object.
 // Measured here: 1 in ~40 runs of 6 concurrent root creators. Call it under the version lock only:
 // the label is then ours alone, and before each new attempt require_no_object makes sure the failed

@@ -61,4 +61,15 @@ Result<std::uint32_t> Client::newest_kek_version(std::string_view kek_family) co
   return internal::guarded([&]() -> Result<std::uint32_t> { return core_->hierarchy().latest_kek_version(kek_family); });
 }
 
+std::vector<TokenHealth> Client::token_health() const {
+  std::vector<TokenHealth> health;
+  if (const auto* set = dynamic_cast<const hierarchy::TokenSet*>(core_->token.hierarchy.get())) {
+    for (const auto& member : set->members())
+      health.push_back({member.name, member.in_service, member.last_problem, member.times_taken_out, member.operations});
+  } else {
+    health.push_back({core_->token.connection->token().info().describe(), true, "", 0, 0});
+  }
+  return health;
+}
+
 }  // namespace keyward

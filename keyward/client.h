@@ -36,6 +36,15 @@ struct FileOptions {
   bool replace_existing = false;  // an existing regular OUT is refused unless set
 };
 
+// One of the Client's tokens as it stands now (Client::token_health): for monitoring a token set.
+struct TokenHealth {
+  std::string token;                  // label, serial and slot; the URI (PIN hidden) of one never reached
+  bool in_service = false;            // false: unused until it answers again and holds the same keys
+  std::string problem;                // why it was last taken out or refused; "" if never
+  std::uint64_t times_taken_out = 0;
+  std::uint64_t operations = 0;       // token operations completed on it (token sets only; 0 for one token)
+};
+
 namespace internal {
 struct ClientCore;
 }
@@ -104,6 +113,11 @@ class KEYWARD_API Client {
   Result<KeyInfo> rewrap_file_key(const std::string& path) const;
   // The newest version of a KEK family on the token (0: none). Errors: token.
   Result<std::uint32_t> newest_kek_version(std::string_view kek_family) const;
+  // Every token this Client was given, in the order given. With several, a token that was not
+  // reachable at open(), or failed or stopped answering since, is listed out of service with why
+  // (the Client keeps working on the others and takes it back when it recovers). One token: always
+  // in service here (its failures come back from the calls that meet them).
+  std::vector<TokenHealth> token_health() const;
 
  private:
   explicit Client(std::shared_ptr<internal::ClientCore> core);

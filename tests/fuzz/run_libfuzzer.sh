@@ -3,23 +3,27 @@
 # (cov: edges, ft: features, from libFuzzer's last status line), the corpus units it added and its
 # findings (crash-/leak-/timeout-/oom- artifacts). Exit 1 if any target found something.
 #
-#   run_libfuzzer.sh --bin-dir DIR --corpus DIR --work DIR (--runs N | --seconds S) [--seed N] [--fresh] TARGET...
+#   run_libfuzzer.sh --bin-dir DIR --corpus DIR --work DIR (--runs N | --seconds S) [--seed N] [--fresh]
+#                    [--jobs N] TARGET...
+#
+# --jobs N: N targets at a time (the targets dealt round robin to N sequential runs), one core each.
 #
 # New corpus units go to WORK/corpus/<target> (read together with the committed CORPUS/<target>, which
 # is never written); artifacts to WORK/artifacts/<target>/, logs to WORK/logs/<target>.log. --fresh
 # starts from the committed corpus alone (ctest); without it, a long run builds on the last one.
 set -uo pipefail
 
-bin_dir= corpus= work= budget= seed= fresh=0 targets=()
+bin_dir= corpus= work= budget= seed= fresh=0 jobs=1 targets=() options=()
 while [ $# -gt 0 ]; do
   case $1 in
-    --bin-dir) bin_dir=$2; shift 2 ;;
-    --corpus) corpus=$2; shift 2 ;;
-    --work) work=$2; shift 2 ;;
-    --runs) budget=-runs=$2; shift 2 ;;
-    --seconds) budget=-max_total_time=$2; shift 2 ;;
-    --seed) seed=-seed=$2; shift 2 ;;
-    --fresh) fresh=1; shift ;;
+    --bin-dir) bin_dir=$2; options+=("$1" "$2"); shift 2 ;;
+    --corpus) corpus=$2; options+=("$1" "$2"); shift 2 ;;
+    --work) work=$2; options+=("$1" "$2"); shift 2 ;;
+    --runs) budget=-runs=$2; options+=("$1" "$2"); shift 2 ;;
+    --seconds) budget=-max_total_time=$2; options+=("$1" "$2"); shift 2 ;;
+    --seed) seed=-seed=$2; options+=("$1" "$2"); shift 2 ;;
+    --fresh) fresh=1; options+=("$1"); shift ;;
+    --jobs) jobs=$2; shift 2 ;;
     -*) echo "run_libfuzzer.sh: unknown option $1" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
   esac
@@ -27,6 +31,25 @@ done
 if [ -z "$bin_dir" ] || [ -z "$corpus" ] || [ -z "$work" ] || [ -z "$budget" ] || [ ${#targets[@]} -eq 0 ]; then
   echo "usage: run_libfuzzer.sh --bin-dir DIR --corpus DIR --work DIR (--runs N | --seconds S) [--seed N] [--fresh] TARGET..." >&2
   exit 2
+fi
+
+if ! [[ "$jobs" =~ ^[1-9][0-9]*$ ]]; then echo "run_libfuzzer.sh: --jobs needs a positive number" >&2; exit 2; fi
+if [ "$jobs" -gt 1 ]; then
+  # Deal the targets to $jobs sequential runs of this script, then print their tables as one.
+  mkdir -p "$work"
+  pids=() tables=()
+  for ((group = 0; group < jobs && group < ${#targets[@]}; group++)); do
+    mine=()
+    for ((i = group; i < ${#targets[@]}; i += jobs)); do mine+=("${targets[$i]}"); done
+    tables+=("$work/table-$group.txt")
+    bash "$0" "${options[@]}" "${mine[@]}" >"$work/table-$group.txt" 2>&1 &
+    pids+=($!)
+  done
+  status=0
+  for pid in "${pids[@]}"; do wait "$pid" || status=1; done
+  head -n 1 "${tables[0]}"
+  for table in "${tables[@]}"; do tail -n +2 "$table"; done
+  exit $status
 fi
 
 # Leaks are findings too; UBSan stops at the first report (the build also has -fno-sanitize-recover).

@@ -51,6 +51,23 @@ TEST(ClientOpen, SeveralDifferentTokensFormASetServedByTheReachableOnes) {
   auto client = Client::open(options);
   ASSERT_TRUE(client) << client.error().message;
   EXPECT_TRUE(client->newest_kek_version("payments"));
+  // The token left out is reported, with why, for monitoring.
+  auto health = client->token_health();
+  ASSERT_EQ(health.size(), 2u);
+  EXPECT_TRUE(health[0].in_service);
+  EXPECT_EQ(health[0].problem, "");
+  EXPECT_FALSE(health[1].in_service);
+  EXPECT_NE(health[1].problem.find("not reachable at start-up"), std::string::npos) << health[1].problem;
+  EXPECT_NE(health[1].token.find("another-token"), std::string::npos) << health[1].token;
+}
+
+TEST(ClientOpen, OneTokenIsReportedInService) {
+  auto client = open_test_client("health");
+  ASSERT_TRUE(client);
+  auto health = client->token_health();
+  ASSERT_EQ(health.size(), 1u);
+  EXPECT_TRUE(health[0].in_service);
+  EXPECT_FALSE(health[0].token.empty());
 }
 
 TEST(ClientOpen, APinValueInTheOptionsIsRefusedUnlessAllowed) {

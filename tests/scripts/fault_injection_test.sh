@@ -133,6 +133,8 @@ touch "$work/b-down"
 rm -f "$work/enc.set"
 expect_status 0 "encrypt with token b pulled: token a serves" -- \
   set_cmd "$kw" encrypt --token "$a_faulty" --token "$b_faulty" --kek payments "$work/plain" "$work/enc.set"
+expect_grep "warning: .*fb-faults.* is out of service \(not reachable at start-up" "$work/last.err" \
+  "the tool warns that token b is out, naming it and why"
 expect_status 0 "decrypt with token b pulled" -- \
   set_cmd "$kw" decrypt --token "$a_faulty" --token "$b_faulty" "$work/enc.set" "$work/dec.set"
 cmp -s "$work/plain" "$work/dec.set" && pass "the bytes are intact" || flunk "decrypted bytes differ"

@@ -3,8 +3,10 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <iostream>
 
 #include "audit/process_log.h"
+#include "hierarchy/token_set.h"
 
 #include "tools/common/cli.h"
 
@@ -51,12 +53,25 @@ Result<TokenContext> open_token(const TokenOptions& options, std::size_t max_ses
     }
     return opened;
   }
+  if (const auto* set = dynamic_cast<const hierarchy::TokenSet*>(opened->hierarchy.get())) {
+    std::vector<TokenHealth> health;
+    for (const auto& member : set->members())
+      health.push_back({member.name, member.in_service, member.last_problem, member.times_taken_out, member.operations});
+    warn_about_tokens_out(health);
+  }
   if (!tool_audit_log()) {
     KW_ASSIGN_OR_RETURN(tool_audit_log(), audit::ProcessAuditLog::open(audit_path, opened->connection,
                                                                         audit::writer_options_from_environment()));
     ::setenv("KEYWARD_AUDIT", audit_path.c_str(), 1);  // worker processes write the same log
   }
   return opened;
+}
+
+void warn_about_tokens_out(const std::vector<TokenHealth>& health) {
+  for (const auto& token : health)
+    if (!token.in_service)
+      std::cerr << "warning: " << token.token << " is out of service (" << token.problem
+                << "); working with the other tokens of the set\n";
 }
 
 int finish_audit(std::string_view tool, int code) {

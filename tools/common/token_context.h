@@ -5,9 +5,11 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "hierarchy/open_hierarchy.h"
 #include "hierarchy/token_set.h"
+#include "keyward/client.h"
 
 namespace keyward::cli {
 
@@ -30,6 +32,10 @@ using hierarchy::as_infrastructure_error;
 // names no PIN source), builds the hierarchy and opens the process's audit log (a failed login is
 // recorded there too). Child processes inherit the log's path through $KEYWARD_AUDIT.
 Result<TokenContext> open_token(const TokenOptions& options, std::size_t max_sessions = 4);
+
+// Warns on stderr of each token of a set that is out of service (unreachable at start-up, or failed),
+// naming it and why: the tools work around it, and the operator hears of it. (open_token does this.)
+void warn_about_tokens_out(const std::vector<TokenHealth>& health);
 
 // The audit log's path for `options` (shared/INTERFACE.md: --audit, $KEYWARD_AUDIT, beside the catalog).
 std::string audit_log_path(const TokenOptions& options);

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "tools/common/cli.h"
+#include "tools/common/token_context.h"
 
 namespace keyward::cli {
 
@@ -19,7 +20,9 @@ Result<Client> open_client(const TokenOptions& token, ClientOptions options) {
   TokenOptions located = token;
   if (located.catalog.empty()) located.catalog = options.catalog;
   options.audit_log = audit_log_path(located);
-  return Client::open(options);
+  auto client = Client::open(options);
+  if (client) warn_about_tokens_out(client->token_health());
+  return client;
 }
 
 }  // namespace keyward::cli
