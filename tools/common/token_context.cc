@@ -23,9 +23,13 @@ void add_token_options(CLI::App& command, TokenOptions& options) {
 
 namespace {
 
+// Never destroyed: finish_audit() closes the log. A static destructor would close it at exit after
+// objects it uses (the token's connection, the module) may already be gone, a use after free on any
+// exit path that skipped finish_audit(); unclosed, the log only lacks its final checkpoint, and every
+// record before it is already on disk.
 std::unique_ptr<audit::ProcessAuditLog>& tool_audit_log() {
-  static std::unique_ptr<audit::ProcessAuditLog> log;
-  return log;
+  static auto* log = new std::unique_ptr<audit::ProcessAuditLog>();
+  return *log;
 }
 
 }  // namespace
