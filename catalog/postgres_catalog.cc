@@ -232,9 +232,11 @@ Result<std::vector<KekVersionRecord>> PostgresCatalog::kek_versions(const std::s
                                           "WHERE family = $1::text ORDER BY version",
                                           pg::Params().text(family), "listing KEK versions"));
   std::vector<KekVersionRecord> records;
-  for (int i = 0; i < rows.size(); ++i)
-    records.push_back({rows.text(i, 0), static_cast<std::uint32_t>(rows.integer(i, 1)), internal::kek_state_from(rows.text(i, 2)),
-                       rows.integer(i, 3), rows.integer(i, 4)});
+  for (int i = 0; i < rows.size(); ++i) {
+    KW_ASSIGN_OR_RETURN(auto record, internal::kek_version_from(rows.text(i, 0), true, rows.integer(i, 1), rows.text(i, 2),
+                                                                rows.integer(i, 3), rows.integer(i, 4), db_->printable()));
+    records.push_back(std::move(record));
+  }
   return records;
 }
 

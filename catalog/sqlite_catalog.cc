@@ -12,6 +12,7 @@
 #include <cstring>
 #include <utility>
 
+#include "catalog/internal/catalog_text.h"
 #include "catalog/key_removals.h"
 #include "catalog/sqlite_statement.h"
 
@@ -20,17 +21,8 @@ namespace {
 
 constexpr int kSchemaVersion = 5;
 
-std::int64_t now_seconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-const char* dek_state_name(DekState state) { return state == DekState::active ? "active" : "superseded"; }
-
-KekState kek_state_from(std::string_view text) {
-  if (text == "active") return KekState::active;
-  if (text == "retired") return KekState::retired;
-  return KekState::decrypt_only;
-}
+using internal::dek_state_name;
+using internal::now_seconds;
 
 }  // namespace
 
@@ -453,9 +445,11 @@ Result<std::vector<KekVersionRecord>> SqliteCatalog::kek_versions(const std::str
   query.bind(1, family);
   std::vector<KekVersionRecord> records;
   int rc;
-  while ((rc = query.step()) == SQLITE_ROW)
-    records.push_back({query.text(0), static_cast<std::uint32_t>(query.integer(1)), kek_state_from(query.text(2)),
-                       query.integer(3), query.integer(4)});
+  while ((rc = query.step()) == SQLITE_ROW) {
+    KW_ASSIGN_OR_RETURN(auto record, internal::kek_version_from(query.text(0), query.type(1) == SQLITE_INTEGER, query.integer(1),
+                                                                query.text(2), query.integer(3), query.integer(4), path_));
+    records.push_back(std::move(record));
+  }
   if (rc != SQLITE_DONE) return fail(sqlite_error("listing KEK versions"));
   return records;
 }

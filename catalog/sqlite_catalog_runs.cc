@@ -1,27 +1,14 @@
 // SqliteCatalog: rotation runs, their per-file progress, and retire's check-and-mark transaction.
-#include <chrono>
-
+#include "catalog/internal/catalog_text.h"
 #include "catalog/sqlite_catalog.h"
 #include "catalog/sqlite_statement.h"
 
 namespace keyward::hierarchy {
 namespace {
 
-std::int64_t now_seconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-RunOutcome run_outcome_from(std::string_view text) {
-  if (text == "complete") return RunOutcome::complete;
-  if (text == "incomplete") return RunOutcome::incomplete;
-  return RunOutcome::running;
-}
-
-FileOutcome file_outcome_from(std::string_view text) {
-  if (text == "rewrapped") return FileOutcome::rewrapped;
-  if (text == "failed") return FileOutcome::failed;
-  return FileOutcome::current;
-}
+using internal::file_outcome_from;
+using internal::now_seconds;
+using internal::run_outcome_from;
 
 #define KEYWARD_RUN_COLUMNS \
   "SELECT run_id, family, target_version, started, finished, outcome, catalog_complete, reason, host, deks_rewrapped, "\

@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include "catalog/catalog.h"
@@ -16,10 +18,20 @@ inline std::int64_t now_seconds() {
 
 inline const char* dek_state_name(DekState state) { return state == DekState::active ? "active" : "superseded"; }
 
-inline KekState kek_state_from(std::string_view text) {
-  if (text == "active") return KekState::active;
-  if (text == "retired") return KekState::retired;
-  return KekState::decrypt_only;
+// A kek_versions row as the catalog writes it, else corrupt_input: a damaged row (or one another
+// tool wrote) must not read as another version or state (the schema's CHECK guards writes only).
+inline Result<KekVersionRecord> kek_version_from(std::string family, bool version_is_integer, std::int64_t version,
+                                                 std::string_view state, std::int64_t created, std::int64_t retired,
+                                                 const std::string& catalog_name) {
+  std::optional<KekState> known;
+  if (state == "active") known = KekState::active;
+  if (state == "decrypt-only") known = KekState::decrypt_only;
+  if (state == "retired") known = KekState::retired;
+  if (!version_is_integer || version < 1 || version > UINT32_MAX || !known)
+    return make_error(ErrorCategory::corrupt_input, "catalog '" + catalog_name + "': a KEK version row of " + family +
+                                                        " is damaged (its version is not a 32-bit number from 1, or its "
+                                                        "state unknown); restore the catalog from a backup");
+  return KekVersionRecord{std::move(family), static_cast<std::uint32_t>(version), *known, created, retired};
 }
 
 inline RunOutcome run_outcome_from(std::string_view text) {

@@ -72,5 +72,32 @@ INSTANTIATE_TEST_SUITE_P(
         DamagedRow{"a text version", "x'000102030405060708090a0b0c0d0e0f', 'tenant', 'payments', 'one', zeroblob(40), 'active', 0, 0", true, false},
         DamagedRow{"an unknown state", "x'000102030405060708090a0b0c0d0e0f', 'tenant', 'payments', 1, zeroblob(40), 'actve', 0, 0", false, true}));
 
+// The same for KEK version rows: retire and the rotation read a version's state from them, so a
+// damaged one must not read as decrypt-only (what an unknown state used to become) or as another version.
+class DamagedKekVersionRows : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(DamagedKekVersionRows, AreRefusedAsCorruptInput) {
+  const std::string path = keyward::testing::scratch_dir("catalogs") + "/damaged-kek-" + std::to_string(::getpid()) + ".db";
+  for (const char* suffix : {"", "-wal", "-shm"}) std::remove((path + suffix).c_str());
+  auto catalog = SqliteCatalog::open(path);
+  ASSERT_TRUE(catalog) << catalog.error().message;
+  ASSERT_TRUE((*catalog)->set_kek_version({"payments", 1, KekState::active, 0, 0}));
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  const std::string insert = std::string("PRAGMA ignore_check_constraints = ON; INSERT INTO kek_versions (family, version, "
+                                         "state, created, retired) VALUES (") + GetParam() + ")";
+  ASSERT_EQ(sqlite3_exec(db, insert.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  sqlite3_close(db);
+  auto versions = (*catalog)->kek_versions("payments");
+  ASSERT_FALSE(versions) << GetParam();
+  EXPECT_EQ(versions.error().category, ErrorCategory::corrupt_input);
+  EXPECT_NE(versions.error().message.find("restore the catalog from a backup"), std::string::npos);
+}
+
+INSTANTIATE_TEST_SUITE_P(Catalog, DamagedKekVersionRows,
+                         ::testing::Values("'payments', 2, 'retird', 0, 0", "'payments', 0, 'active', 0, 0",
+                                           "'payments', -3, 'decrypt-only', 0, 0", "'payments', 4294967298, 'active', 0, 0",
+                                           "'payments', 'two', 'active', 0, 0"));
+
 }  // namespace
 }  // namespace keyward::hierarchy
