@@ -179,6 +179,15 @@ Result<std::unique_ptr<TokenSet>> TokenSet::open(const std::vector<p11::TokenUri
     std::vector<KekInfo> keks;
   };
   std::vector<Contents> contents;
+  // On a refusal the members go; one with a call still stuck in its module is left alive (leaked, on
+  // purpose), as the destructor does, since that call still uses it.
+  struct LeaveStuckMembers {
+    std::vector<std::unique_ptr<Member>>& members;
+    ~LeaveStuckMembers() {
+      for (auto& m : members)
+        if (m && !m->runner.idle(kStuckCallGrace)) (void)m.release();
+    }
+  } leave_stuck{members};
   for (const auto& uri : uris) {
     auto member = std::make_unique<Member>();
     member->uri = uri;
