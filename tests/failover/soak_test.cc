@@ -217,6 +217,10 @@ TEST(Soak, DISABLED_MixedLoadOnTwoTokensWithOneFailedEvery30Seconds) {
   std::printf("operations %llu, failures %llu; RSS peak %ld KiB, mean of 2nd quarter %ld KiB, of last quarter %ld KiB\n",
               static_cast<unsigned long long>(total_ops), static_cast<unsigned long long>(total_failures), peak,
               mean(quarter, 2 * quarter), mean(3 * quarter, rss.size()));
+  // The whole curve, one mean per minute (the samples are ~1 s apart): growth shows as a slope.
+  std::printf("RSS by minute (KiB):");
+  for (std::size_t from = 0; from < rss.size(); from += 60) std::printf(" %ld", mean(from, std::min(from + 60, rss.size())));
+  std::printf("\n");
   EXPECT_EQ(total_failures, 0u);
   EXPECT_EQ(rotation_failures, 0u) << rotation_problem;
   EXPECT_GT(pulls, 0) << "the soak must be long enough to pull token b at least once (30 s)";
