@@ -37,7 +37,9 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -153,19 +155,51 @@ bool faulted_slot_locked(CK_SLOT_ID slot) {
   return slot_faulted[slot] = prefix ? label.starts_with(wanted) : label == wanted;
 }
 
-// Whether the faulted token is gone now; on the change to gone, its real sessions are closed.
+// Real calls under way, by session; and sessions of a token that went down, closed for real once
+// their last call under way returns. (Closing a session inside the real module while another thread
+// is in a call on it frees what that call uses: SoftHSM's heap broke that way under a soak. A device
+// that restarts frees nothing of the host's, so the simulation must not either.) Guarded by `mutex`.
+std::unordered_map<CK_SESSION_HANDLE, int> calls_under_way;
+std::set<CK_SESSION_HANDLE> doomed;
+
+// Caller holds `mutex`.
+void close_for_real_locked(CK_SESSION_HANDLE session) {
+  real->C_CloseSession(session);
+  doomed.erase(session);
+}
+
+// Whether the faulted token is gone now; on the change to gone, its real sessions are closed (now,
+// or when the calls under way on them return).
 bool down_locked() {
   if (config.down_file.empty()) return false;
   struct stat st;
   const bool down = ::stat(config.down_file.c_str(), &st) == 0;
   if (down && !was_down) {
-    for (const auto& [slot, faulted] : slot_faulted)
-      if (faulted) real->C_CloseAllSessions(slot);
-    for (auto it = session_slots.begin(); it != session_slots.end();)
-      it = slot_faulted[it->second] ? session_slots.erase(it) : std::next(it);
+    for (auto it = session_slots.begin(); it != session_slots.end();) {
+      if (!slot_faulted[it->second]) {
+        ++it;
+        continue;
+      }
+      const CK_SESSION_HANDLE session = it->first;
+      it = session_slots.erase(it);
+      doomed.insert(session);
+      if (calls_under_way[session] == 0) close_for_real_locked(session);
+    }
   }
   was_down = down;
   return down;
+}
+
+// A real call on `session` is starting (caller holds `mutex`, having decided to let it through).
+void call_starts_locked(CK_SESSION_HANDLE session) { ++calls_under_way[session]; }
+
+// A real call on `session` returned: the last one on a doomed session closes it.
+void call_ends(CK_SESSION_HANDLE session) {
+  std::lock_guard lock(mutex);
+  auto it = calls_under_way.find(session);
+  if (it == calls_under_way.end() || --it->second > 0) return;
+  calls_under_way.erase(it);
+  if (doomed.contains(session)) close_for_real_locked(session);
 }
 
 struct Verdict {
@@ -193,10 +227,8 @@ void wait_while_hung(const char* function, CK_SLOT_ID slot) {
   }
 }
 
-Verdict judge(const char* function, CK_SLOT_ID slot, bool session_call) {
-  if (config.latency_ms != 0 && session_call) std::this_thread::sleep_for(std::chrono::milliseconds(config.latency_ms));
-  wait_while_hung(function, slot);
-  std::lock_guard lock(mutex);
+// The verdict on a call of `function` on `slot` (caller holds `mutex`).
+Verdict judge_locked(const char* function, CK_SLOT_ID slot, bool session_call) {
   if (!faulted_slot_locked(slot)) return {};
   if (down_locked()) {
     const CK_RV rv = session_call ? CKR_DEVICE_REMOVED : CKR_TOKEN_NOT_PRESENT;
@@ -219,6 +251,19 @@ Verdict judge(const char* function, CK_SLOT_ID slot, bool session_call) {
   return {};
 }
 
+// What to do with a call of `function` on `slot`; for a session call (`session` set) that is let
+// through to the real module, the call is counted as under way until call_ends(session).
+Verdict judge(const char* function, CK_SLOT_ID slot, std::optional<CK_SESSION_HANDLE> session) {
+  const bool session_call = session.has_value();
+  if (config.latency_ms != 0 && session_call) std::this_thread::sleep_for(std::chrono::milliseconds(config.latency_ms));
+  wait_while_hung(function, slot);
+  std::lock_guard lock(mutex);
+  if (session_call && doomed.contains(*session)) return {CKR_SESSION_HANDLE_INVALID, false};  // lost with the device
+  const Verdict verdict = judge_locked(function, slot, session_call);
+  if (session_call && (verdict.rv == CKR_OK || verdict.after)) call_starts_locked(*session);
+  return verdict;
+}
+
 CK_SLOT_ID slot_of(CK_SESSION_HANDLE session) {
   {
     std::lock_guard lock(mutex);
@@ -235,9 +280,10 @@ CK_SLOT_ID slot_of(CK_SESSION_HANDLE session) {
 // --- wrappers -----------------------------------------------------------------------------------------
 #define KW_SESSION_CALL(NAME, PARAMS, ARGS)                                                       \
   CK_RV w_##NAME PARAMS {                                                                         \
-    const Verdict verdict = judge(#NAME, slot_of(session), true);                                 \
+    const Verdict verdict = judge(#NAME, slot_of(session), session);                              \
     if (verdict.rv != CKR_OK && !verdict.after) return verdict.rv;                                \
     const CK_RV rv = real->C_##NAME ARGS;                                                         \
+    call_ends(session);                                                                           \
     return verdict.rv != CKR_OK ? verdict.rv : rv;                                                \
   }
 
@@ -269,17 +315,23 @@ KW_SESSION_CALL(GenerateRandom, (CK_SESSION_HANDLE session, CK_BYTE_PTR out, CK_
 
 CK_RV w_CloseSession(CK_SESSION_HANDLE session) {
   const CK_SLOT_ID slot = slot_of(session);
-  const Verdict verdict = judge("CloseSession", slot, true);
+  {
+    // A session lost with the device: closed for real already, or when its calls under way return.
+    std::lock_guard lock(mutex);
+    if (doomed.contains(session)) return CKR_OK;
+  }
+  const Verdict verdict = judge("CloseSession", slot, session);
   {
     std::lock_guard lock(mutex);
     session_slots.erase(session);
   }
-  const CK_RV rv = real->C_CloseSession(session);
+  const CK_RV rv = real->C_CloseSession(session);  // closed even when a fault is reported: it is gone
+  if (verdict.rv == CKR_OK || verdict.after) call_ends(session);
   return verdict.rv != CKR_OK ? verdict.rv : rv;
 }
 
 CK_RV w_OpenSession(CK_SLOT_ID slot, CK_FLAGS flags, CK_VOID_PTR app, CK_NOTIFY notify, CK_SESSION_HANDLE_PTR out) {
-  const Verdict verdict = judge("OpenSession", slot, false);
+  const Verdict verdict = judge("OpenSession", slot, std::nullopt);
   if (verdict.rv != CKR_OK && !verdict.after) return verdict.rv;
   const CK_RV rv = real->C_OpenSession(slot, flags, app, notify, out);
   if (rv == CKR_OK) {
