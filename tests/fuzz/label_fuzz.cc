@@ -23,9 +23,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     case ParsedLabel::Kind::audit_head: canonical = "keyward/audit/head"; break;
   }
   FUZZ_CHECK(canonical == label);
-  if (parsed->kind != ParsedLabel::Kind::root && parsed->kind != ParsedLabel::Kind::transcript_key)
-    FUZZ_CHECK(validate_kek_family(parsed->kek_family).has_value());
-  if (parsed->kind != ParsedLabel::Kind::transcript_key) FUZZ_CHECK(parsed->version > 0);
+  // The transcript and audit objects are single, unversioned objects: no family, version 0.
+  const bool single = parsed->kind == ParsedLabel::Kind::transcript_key || parsed->kind == ParsedLabel::Kind::audit_signer ||
+                      parsed->kind == ParsedLabel::Kind::audit_head;
+  if (single) FUZZ_CHECK(parsed->kek_family.empty() && parsed->version == 0);
+  if (!single && parsed->kind != ParsedLabel::Kind::root) FUZZ_CHECK(validate_kek_family(parsed->kek_family).has_value());
+  if (!single) FUZZ_CHECK(parsed->version > 0);
   return 0;
 }
 
