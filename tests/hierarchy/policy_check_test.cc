@@ -59,6 +59,38 @@ TEST(PolicyCheck, FreshHierarchyConforms) {
   }
 }
 
+// Each audit log keeps its own head object under the one label (told apart by CKA_APPLICATION):
+// two logs on a token are not a duplicate-label deviation. (The clean-clone CI found verify failing
+// after concurrent kek creates left two heads.)
+TEST(PolicyCheck, AuditHeadsOfSeveralLogsConform) {
+  auto* env = hierarchy_env();
+  ASSERT_NE(env, nullptr);
+  if (!env->hierarchy->module_profile()->data_objects) GTEST_SKIP() << "no CKO_DATA token objects on this module";
+  auto lease = env->pool->acquire();
+  ASSERT_TRUE(lease);
+  std::vector<p11::ObjectHandle> made;
+  for (const char* log : {"keyward audit 0001", "keyward audit 0002"}) {
+    p11::AttributeTemplate head;
+    const std::string value = R"({"hash":"00","seq":1})";
+    head.set_ulong(CKA_CLASS, CKO_DATA).set_bool(CKA_TOKEN, true).set_bool(CKA_PRIVATE, true)
+        .set_string(CKA_LABEL, "keyward/audit/head").set_string(CKA_APPLICATION, log)
+        .set_bytes(CKA_VALUE, std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(value.data()), value.size()));
+    auto created = lease->session().create_object(head);
+    ASSERT_TRUE(created) << created.error().message;
+    made.push_back(*created);
+  }
+  auto report = verify_token_policy(*env->hierarchy);
+  for (auto handle : made) EXPECT_TRUE(lease->session().destroy_object(handle));
+  ASSERT_TRUE(report) << report.error().message;
+  std::size_t heads = 0;
+  for (const auto& check : report->objects) {
+    if (check.label != "keyward/audit/head") continue;
+    ++heads;
+    EXPECT_TRUE(check.ok()) << check.deviations[0].attribute << ": " << check.deviations[0].why;
+  }
+  EXPECT_GE(heads, 2u);
+}
+
 TEST(PolicyCheck, FlagsAKeyMadeByPkcs11ToolWithAKeywardLabel) {
   auto* env = hierarchy_env();
   ASSERT_NE(env, nullptr);
