@@ -207,7 +207,6 @@ struct Verdict {
   bool after = false;
 };
 
-// What to do with a call of `function` on `slot` (session calls and slot calls alike).
 // While the hang file exists, a call on the faulted token waits (outside the module's lock: other
 // tokens keep answering).
 void wait_while_hung(const char* function, CK_SLOT_ID slot) {
