@@ -151,7 +151,20 @@ ProbeOutcome probe_token(const p11::TokenUri& uri, const TokenOpenOptions& open_
 }
 
 // How long the destructor waits for calls still running: by then only abandoned (stuck) calls run.
-constexpr std::chrono::milliseconds kStuckCallGrace{200};
+constexpr std::chrono::milliseconds kStuckCallGrace{1000};
+
+}  // namespace
+
+// Where members go that a call stuck in their module still uses: kept for the life of the process
+// (never destroyed under that call), and reachable, so leak checkers do not report them.
+void TokenSet::keep_for_stuck_calls(std::unique_ptr<Member> member) {
+  static std::mutex mutex;
+  static auto* kept = new std::vector<std::unique_ptr<Member>>();
+  std::lock_guard lock(mutex);
+  kept->push_back(std::move(member));
+}
+
+namespace {
 
 }  // namespace
 
@@ -179,13 +192,13 @@ Result<std::unique_ptr<TokenSet>> TokenSet::open(const std::vector<p11::TokenUri
     std::vector<KekInfo> keks;
   };
   std::vector<Contents> contents;
-  // On a refusal the members go; one with a call still stuck in its module is left alive (leaked, on
-  // purpose), as the destructor does, since that call still uses it.
+  // On a refusal the members go; one with a call still stuck in its module is kept alive instead, as
+  // the destructor does, since that call still uses it.
   struct LeaveStuckMembers {
     std::vector<std::unique_ptr<Member>>& members;
     ~LeaveStuckMembers() {
       for (auto& m : members)
-        if (m && !m->runner.idle(kStuckCallGrace)) (void)m.release();
+        if (m && !m->runner.idle(kStuckCallGrace)) keep_for_stuck_calls(std::move(m));
     }
   } leave_stuck{members};
   for (const auto& uri : uris) {
@@ -272,12 +285,12 @@ TokenSet::~TokenSet() {
   }
   wake_prober_.notify_all();
   prober_.join();
-  // A call stuck in a module still uses its token's objects: those are left alive (leaked, on purpose)
-  // rather than destroyed under it. Only abandoned calls can still be running here.
+  // A call stuck in a module still uses its token's objects: those are kept alive rather than destroyed
+  // under it. Only abandoned calls can still be running here.
   bool stuck = false;
   for (const auto& m : members_) stuck = !m->runner.idle(kStuckCallGrace) || stuck;
   if (stuck)
-    for (auto& m : members_) (void)m.release();
+    for (auto& m : members_) keep_for_stuck_calls(std::move(m));
 }
 
 std::vector<TokenSetMember> TokenSet::members() const {

@@ -126,6 +126,7 @@ class TokenSet final : public KeyHierarchy {
   // Refuses (token error) unless every token is in service: for changes that must reach all.
   Status require_every_token(std::string_view what) const;
   void take_out(Member& member, const std::string& problem);
+  static void keep_for_stuck_calls(std::unique_ptr<Member> member);
   // Re-reads the KEK labels each in-service token holds.
   void refresh_holdings();
   void probe_loop();
