@@ -1,21 +1,34 @@
 #include "hierarchy/call_runner.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
 #include <thread>
 
 namespace keyward::hierarchy {
+namespace {
+
+// One call: its job, and what its caller waits on.
+struct Call {
+  std::function<void()> job;
+  std::mutex mutex;
+  std::condition_variable finished_cv;
+  bool started = false;   // guarded by the runner's state mutex
+  bool finished = false;  // guarded by `mutex`
+};
+
+}  // namespace
 
 struct CallRunner::State {
   std::mutex mutex;
-  std::condition_variable work_ready;   // a job was queued, or stopping
+  std::condition_variable work_ready;  // a call was queued, or stopping
   std::condition_variable job_finished;
-  std::deque<std::function<void()>> queue;
+  std::deque<std::shared_ptr<Call>> queue;
   std::size_t max_workers = 0;
   std::size_t workers = 0;  // threads alive
-  std::size_t idle = 0;     // of them, waiting for a job
-  std::size_t running = 0;  // jobs started and not finished
+  std::size_t idle = 0;     // of them, waiting for a call
+  std::size_t running = 0;  // calls started and not finished
   bool stopping = false;
 };
 
@@ -26,12 +39,19 @@ void CallRunner::work(std::shared_ptr<State> state) {
     state->work_ready.wait(lock, [&] { return state->stopping || !state->queue.empty(); });
     --state->idle;
     if (state->queue.empty()) break;  // stopping
-    std::function<void()> job = std::move(state->queue.front());
+    std::shared_ptr<Call> call = std::move(state->queue.front());
     state->queue.pop_front();
+    call->started = true;
     ++state->running;
     lock.unlock();
-    job();
-    job = nullptr;  // its captures go before the caller is told (nothing of the job outlives "finished")
+    call->job();
+    call->job = nullptr;  // its captures go before the caller is told (nothing of the job outlives "finished")
+    {
+      std::lock_guard done(call->mutex);
+      call->finished = true;
+    }
+    call->finished_cv.notify_all();
+    call.reset();
     lock.lock();
     --state->running;
     state->job_finished.notify_all();
@@ -40,7 +60,7 @@ void CallRunner::work(std::shared_ptr<State> state) {
 }
 
 CallRunner::CallRunner(std::size_t max_workers) : state_(std::make_shared<State>()) {
-  state_->max_workers = max_workers == 0 ? 1 : max_workers;
+  state_->max_workers = std::max<std::size_t>(max_workers, 1);
 }
 
 CallRunner::~CallRunner() {
@@ -50,32 +70,28 @@ CallRunner::~CallRunner() {
 }
 
 CallRunner::Outcome CallRunner::run(std::function<void()> job, std::chrono::milliseconds deadline) {
-  // The caller's view of this one job: set by the job itself when it has finished.
-  struct Done {
-    std::mutex mutex;
-    std::condition_variable cv;
-    bool finished = false;
-  };
-  auto done = std::make_shared<Done>();
-  std::function<void()> wrapped = [job = std::move(job), done]() mutable {
-    job();
-    job = nullptr;
-    std::lock_guard lock(done->mutex);
-    done->finished = true;
-    done->cv.notify_all();
-  };
+  auto call = std::make_shared<Call>();
+  call->job = std::move(job);
   {
     std::lock_guard lock(state_->mutex);
-    if (state_->idle <= state_->queue.size()) {  // every idle worker already has a job waiting for it
-      if (state_->workers >= state_->max_workers) return Outcome::saturated;
+    // A new worker when every idle one already has a call waiting for it, up to the limit; past it,
+    // the call waits in line for the first worker that comes free.
+    if (state_->idle <= state_->queue.size() && state_->workers < state_->max_workers) {
       ++state_->workers;
       std::thread(work, state_).detach();
     }
-    state_->queue.push_back(std::move(wrapped));
+    state_->queue.push_back(call);
     state_->work_ready.notify_one();
   }
-  std::unique_lock lock(done->mutex);
-  return done->cv.wait_for(lock, deadline, [&] { return done->finished; }) ? Outcome::done : Outcome::timed_out;
+  {
+    std::unique_lock lock(call->mutex);
+    if (call->finished_cv.wait_for(lock, deadline, [&] { return call->finished; })) return Outcome::done;
+  }
+  std::lock_guard lock(state_->mutex);
+  if (call->started) return Outcome::timed_out;
+  // Still in line: taken out, so it never runs after its caller has given up on it.
+  state_->queue.erase(std::find(state_->queue.begin(), state_->queue.end(), call));
+  return Outcome::not_started;
 }
 
 bool CallRunner::idle(std::chrono::milliseconds grace) const {

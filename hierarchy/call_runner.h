@@ -3,8 +3,8 @@
 // A PKCS#11 call cannot be cancelled: a token that stops answering (a hung HSM, a network module whose
 // peer vanished) keeps the calling thread inside the module forever. A TokenSet must not hang with it
 // when another token could answer. So each token's calls run on this runner's workers and the caller
-// waits for the result only until the deadline; then it gives up on that token (the call goes on, on its
-// worker, and its result is dropped) and fails over.
+// waits for the result only until the deadline; then it gives up on that token (a call under way goes
+// on, on its worker, and its result is dropped) and fails over.
 //
 // What a job touches must outlive it even when its caller has given up: jobs capture their inputs by
 // value and write their result into state they share with the caller (a std::shared_ptr), never into
@@ -21,17 +21,21 @@ namespace keyward::hierarchy {
 
 class CallRunner {
  public:
-  // At most `max_workers` threads: a token with that many calls still stuck runs no more.
-  explicit CallRunner(std::size_t max_workers = 32);
+  // At most `max_workers` threads. More calls than that at once wait in line for a worker (within
+  // their deadline): busy is not stuck.
+  explicit CallRunner(std::size_t max_workers = 64);
   // Stops idle workers. Workers still inside a job are left to finish it on their own (they hold the
   // runner's shared state, not the runner).
   ~CallRunner();
   CallRunner(const CallRunner&) = delete;
   CallRunner& operator=(const CallRunner&) = delete;
 
-  enum class Outcome { done, timed_out, saturated };
-  // Runs `job` on a worker and waits until it has finished or `deadline` has passed. `saturated`: every
-  // worker is busy (stuck) and no more may start; the job was not run.
+  enum class Outcome {
+    done,         // the job ran and returned
+    timed_out,    // the job started and has not returned: it goes on, its result will be dropped
+    not_started,  // no worker was free before the deadline: the job was taken out of line, never ran
+  };
+  // Runs `job` on a worker and waits until it has finished or `deadline` has passed.
   Outcome run(std::function<void()> job, std::chrono::milliseconds deadline);
 
   // Waits up to `grace` until no job is running; false if some still are (a call stuck in the module).

@@ -73,7 +73,7 @@ std::string kek_difference(const std::string& from_name, const std::vector<KekIn
 std::string describe(const OpenedToken& opened) { return opened.connection->token().info().describe(); }
 
 // Runs `job` on `runner`, waiting at most `timeout`. nullopt, with `why` saying so, when it did not
-// finish in time (it goes on, and its result is dropped) or could not start (every worker stuck).
+// finish in time (it goes on, and its result is dropped) or did not start in time (it never will).
 template <class R>
 std::optional<R> run_bounded(CallRunner& runner, std::function<R()> job, std::chrono::milliseconds timeout,
                              std::string& why) {
@@ -84,10 +84,10 @@ std::optional<R> run_bounded(CallRunner& runner, std::function<R()> job, std::ch
     case CallRunner::Outcome::timed_out:
       why = "did not answer within " + std::to_string(timeout.count()) + " ms (the call is left waiting in the module)";
       return std::nullopt;
-    case CallRunner::Outcome::saturated:
+    case CallRunner::Outcome::not_started:
       break;
   }
-  why = "too many of its calls are stuck in the module";
+  why = "did not take a call within " + std::to_string(timeout.count()) + " ms (every worker of the token was busy)";
   return std::nullopt;
 }
 

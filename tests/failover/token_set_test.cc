@@ -160,10 +160,12 @@ struct TokenBHung {
   ~TokenBHung() { failover_testing::unhang_token_b(); }
 };
 
+// A deadline well above what a healthy token takes on a loaded CI machine (ASan included), so only
+// the hung token misses it.
 std::unique_ptr<TokenSet> open_set_with_deadline(const failover_testing::TokenPair& pair) {
   auto set = TokenSet::open(pair.uris(), TokenSetOptions{.open = {},
                                                          .probe_interval = std::chrono::milliseconds(50),
-                                                         .call_timeout = std::chrono::milliseconds(300)});
+                                                         .call_timeout = std::chrono::milliseconds(2000)});
   EXPECT_TRUE(set) << set.error().message;
   return set ? std::move(*set) : nullptr;
 }
