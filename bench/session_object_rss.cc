@@ -1,9 +1,9 @@
-// The module's memory per session object: creates and destroys N session keys (C_GenerateKey then
-// C_DestroyObject, through keyward's pkcs11 layer, nothing kept) on one session, and prints the
-// process's resident set size as it goes. SoftHSM 2.6.1 keeps every session object it ever made
-// until C_Finalize (SessionObjectStore::allObjects: "pointers to it remain valid"), so its RSS grows
-// with every unwrap of a DEK for the CPU; this measures by how much, to tell that growth from a leak
-// of keyward's own (README, "Soak").
+// The module's memory per session object: generates and destroys N session keys (through keyward's
+// pkcs11 layer, nothing kept) on one session, and prints the process's resident set size as it goes.
+// SoftHSM 2.6.1 keeps every session object it ever made until the library is finalized
+// (SessionObjectStore::allObjects: "pointers to it remain valid"), so its RSS grows with every unwrap
+// of a DEK for the CPU; this measures by how much, to tell that growth from a leak of keyward's own
+// (README, "Soak").
 //
 //   session_object_rss [N]     token from $KEYWARD_TOKEN (default N = 100000)
 #include <cstdio>
