@@ -1,5 +1,7 @@
 #include "hierarchy/call_runner.h"
 
+#include <openssl/crypto.h>
+
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
@@ -56,7 +58,13 @@ void CallRunner::work(std::shared_ptr<State> state) {
     --state->running;
     state->job_finished.notify_all();
   }
+  lock.unlock();
+  // The module's calls left per-thread state in libcrypto (its error queue, its random generator):
+  // freed now, not by a thread-exit hook that may not have run when the process exits.
+  OPENSSL_thread_stop();
+  lock.lock();
   --state->workers;
+  state->job_finished.notify_all();
 }
 
 CallRunner::CallRunner(std::size_t max_workers) : state_(std::make_shared<State>()) {
@@ -64,9 +72,12 @@ CallRunner::CallRunner(std::size_t max_workers) : state_(std::make_shared<State>
 }
 
 CallRunner::~CallRunner() {
-  std::lock_guard lock(state_->mutex);
+  std::unique_lock lock(state_->mutex);
   state_->stopping = true;
   state_->work_ready.notify_all();
+  // The idle workers leave at once; wait (briefly) until they have, so that a process that ends
+  // right after leaves no worker behind. Workers stuck in a call are not waited for.
+  state_->job_finished.wait_for(lock, std::chrono::seconds(2), [&] { return state_->workers == state_->running; });
 }
 
 CallRunner::Outcome CallRunner::run(std::function<void()> job, std::chrono::milliseconds deadline) {
